@@ -1,0 +1,1 @@
+"""Sub-commands of `sitmon`, one module each; none imports Textual at module level."""

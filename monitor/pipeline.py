@@ -1,0 +1,117 @@
+"""CPU half of a poll, run in worker processes: parse -> clean -> tag, bounded by a parse timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.clean import clean_entry, clean_feed_title
+from monitor.config import TrackConfig
+from monitor.models import CleanEntry
+from monitor.parse import ParseError, parse_feed
+from monitor.tagging import Tagger
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedFeed:
+    """A feed body turned into clean, tagged entries."""
+
+    title: str | None
+    entries: list[CleanEntry]
+    tags: dict[str, dict[str, list[str]]]
+    malformed: bool
+    malformed_reason: str | None
+    skipped: int
+    """Entries dropped because they had no title, summary or link."""
+
+
+class ParseTimeout(Exception):
+    """The parser ran past `parse_timeout` and its worker was stopped."""
+
+
+_TAGGER: Tagger | None = None
+
+
+def _init_worker(tracks: Sequence[TrackConfig]) -> None:
+    global _TAGGER
+    _TAGGER = Tagger(tracks)
+
+
+def process_body(body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime,
+                 tagger: Tagger | None = None) -> ProcessedFeed:  # fmt: skip
+    """Parse, clean and tag one feed body; pure, so tests and benchmarks call it directly."""
+    tagger = tagger or _TAGGER
+    assert tagger is not None, "worker not initialised"
+    parsed = parse_feed(body, content_type=content_type, url=base_url)
+    entries: list[CleanEntry] = []
+    skipped = 0
+    for raw in parsed.entries:
+        entry = clean_entry(raw, feed_url=feed_url, now=now)
+        if entry is None:
+            skipped += 1
+        else:
+            entries.append(entry)
+    tags = {}
+    for entry in entries:
+        matched = tagger.tag(entry.title, entry.summary)
+        if matched:
+            tags[entry.id] = matched
+    title = clean_feed_title(parsed.title) if parsed.title else None
+    return ProcessedFeed(title, entries, tags, parsed.malformed, parsed.malformed_reason, skipped)
+
+
+class ParsePool:
+    """Worker processes for parsing; a parse that overruns its deadline costs a pool restart, not the poll."""
+
+    def __init__(self, tracks: Sequence[TrackConfig], *, timeout: float, workers: int | None = None) -> None:
+        self._tracks = tuple(tracks)
+        self._timeout = timeout
+        self._workers = workers or max(1, min(2, os.cpu_count() or 1))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: the TUI process has threads, and fork() with threads can deadlock children.
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=_init_worker, initargs=(self._tracks,)
+            )
+        return self._pool
+
+    async def process(self, body: bytes, content_type: str | None, base_url: str, feed_url: str,
+                      now: datetime) -> ProcessedFeed:  # fmt: skip
+        """Raises ParseError for unusable documents and ParseTimeout when the deadline passes."""
+        loop = asyncio.get_running_loop()
+        for attempt in range(2):
+            pool = self._ensure()
+            try:
+                future = loop.run_in_executor(pool, process_body, body, content_type, base_url, feed_url, now)
+                return await asyncio.wait_for(future, self._timeout)
+            except TimeoutError:
+                self._kill()
+                raise ParseTimeout(f"parser gave up after {self._timeout:g} s") from None
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): restart once, then report the feed as failing.
+                self._kill()
+                if attempt:
+                    raise ParseError("parse-error", "parser process crashed") from None
+        raise AssertionError("unreachable")
+
+    def _kill(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,300 @@
+"""One readable refresh: fetch -> not modified? -> parse/clean/tag -> store items and state -> schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from monitor.config import Config
+from monitor.fetch import Fetcher
+from monitor.models import (
+    ErrorKind,
+    FeedPollReport,
+    FeedState,
+    FeedStatus,
+    FetchOutcome,
+    FetchResult,
+    PollReport,
+)
+from monitor.parse import ParseError
+from monitor.pipeline import ParsePool, ParseTimeout, ProcessedFeed
+from monitor.schedule import next_poll
+from monitor.store import Store, StoreError
+from monitor.urls import redact
+
+PERMANENT_REDIRECTS_TO_MOVE = 3
+"""Polls in a row that must answer with the same permanent redirect before we fetch the target directly."""
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PollerBusy(Exception):
+    """Another poller holds this database's poll lock."""
+
+
+class PollerLock:
+    """An advisory lock file beside the database, so two pollers never race on one database.
+
+    flock is released by the kernel when the process dies, so a crashed poller never leaves a stale lock.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = Path(f"{db_path}.poll-lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise PollerBusy(
+                f"another poller ({holder}) is already polling this database; "
+                "use `sitmon --no-poll` to view it, or stop the other poller"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> PollerLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Poller:
+    """Polls the configured feeds into the store. The TUI and `sitmon poll` both drive this one class."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock = utc_now,
+        on_feed: Callable[[FeedPollReport], None] | None = None,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.on_feed = on_feed
+        self.rand = rand or random.Random()
+        self.pool = ParsePool(config.tracks, timeout=config.settings.parse_timeout)
+        self.after_store: list[Callable[[list[str]], None]] = []
+        """Hooks run (in a worker thread) with the ids of new items after each feed is stored."""
+        self._feeds_synced = False
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def sync_feeds(self) -> None:
+        self.store.sync_feeds(self.config.feeds, self.clock())
+        self._feeds_synced = True
+
+    async def poll_once(self, *, force: bool = False, only: list[str] | None = None) -> PollReport:
+        """Poll every feed that is due (or all, with `force`); one bad feed never stops the others."""
+        if not self._feeds_synced:
+            await asyncio.to_thread(self.sync_feeds)
+        started = self.clock()
+        due = await asyncio.to_thread(self.store.due_feeds, started, force=force)
+        if only is not None:
+            due = [state for state in due if state.url in only]
+        reports: list[FeedPollReport] = []
+        if due:
+            async with Fetcher(self.config.settings) as fetcher:
+                reports = list(await asyncio.gather(*(self._poll_feed(fetcher, state) for state in due)))
+        if self.config.settings.retention_days:
+            cutoff = self.clock() - timedelta(days=self.config.settings.retention_days)
+            try:
+                await asyncio.to_thread(self.store.purge_older_than, cutoff)
+            except StoreError:
+                pass  # retention retries next cycle; a full disk is already reported per feed
+        return PollReport(started=started, finished=self.clock(), feeds=reports)
+
+    async def _poll_feed(self, fetcher: Fetcher, state: FeedState) -> FeedPollReport:
+        began = time.monotonic()
+        report = await self._poll_feed_inner(fetcher, state)
+        report = replace(report, seconds=time.monotonic() - began)
+        if self.on_feed is not None:
+            self.on_feed(report)
+        return report
+
+    async def _poll_feed_inner(self, fetcher: Fetcher, state: FeedState) -> FeedPollReport:
+        moved = state.redirect_target if state.redirect_count >= PERMANENT_REDIRECTS_TO_MOVE else None
+        fetch_url = moved or state.url
+        result = await fetcher.fetch(fetch_url, etag=state.etag, last_modified=state.last_modified)
+        now = self.clock()
+        title = state.title
+        if result.outcome is FetchOutcome.ERROR:
+            return await self._record_error(state, result, now, result.error_kind or ErrorKind.OTHER,
+                                            result.error or "fetch failed")  # fmt: skip
+        redirect_target, redirect_count = self._redirects(state, result, moved)
+        validators = {"etag": result.etag or state.etag, "last_modified": result.last_modified or state.last_modified}
+        if result.outcome is FetchOutcome.NOT_MODIFIED:
+            new_state = self._success_state(state, now, validators, redirect_target, redirect_count, state.malformed)
+            await self._save(new_state, now=now, not_modified=True)
+            return FeedPollReport(state.url, title, FeedStatus.NOT_MODIFIED)
+        assert result.body is not None
+        try:
+            processed: ProcessedFeed = await self.pool.process(
+                result.body, result.content_type, result.final_url or fetch_url, state.url, now
+            )
+        except ParseError as exc:
+            kind = {"empty-body": ErrorKind.EMPTY, "not-a-feed": ErrorKind.NOT_A_FEED}.get(exc.kind, ErrorKind.PARSE)
+            return await self._record_error(state, result, now, kind, exc.message)
+        except ParseTimeout as exc:
+            return await self._record_error(state, result, now, ErrorKind.PARSE, str(exc))
+        new_state = self._success_state(
+            state, now, validators, redirect_target, redirect_count, processed.malformed
+        )
+        if processed.malformed:
+            new_state = replace(new_state, last_error=f"malformed feed: {processed.malformed_reason or 'salvaged'}")
+        source = self._source_name(state, processed.title)
+        try:
+            saved = await asyncio.to_thread(
+                self.store.save_poll,
+                new_state,
+                entries=processed.entries,
+                tags=processed.tags,
+                source=source,
+                now=now,
+                feed_title=processed.title,
+            )
+        except StoreError as exc:
+            return FeedPollReport(state.url, title, FeedStatus.FAILING, error=str(exc), error_kind=ErrorKind.STORAGE)
+        if saved.new_ids:
+            for hook in self.after_store:
+                await asyncio.to_thread(hook, saved.new_ids)
+        status = FeedStatus.OK
+        return FeedPollReport(
+            state.url,
+            source,
+            status,
+            new_items=len(saved.new_ids),
+            updated_items=len(saved.updated_ids),
+            error=new_state.last_error if processed.malformed else None,
+        )
+
+    def _source_name(self, state: FeedState, feed_title: str | None) -> str:
+        configured = next((f.title for f in self.config.feeds if f.url == state.url), "")
+        return configured or feed_title or state.title or state.url
+
+    @staticmethod
+    def _redirects(state: FeedState, result: FetchResult, moved: str | None) -> tuple[str | None, int]:
+        if moved:
+            return state.redirect_target, state.redirect_count
+        if result.permanent_redirect:
+            same = result.permanent_redirect == state.redirect_target
+            return result.permanent_redirect, (state.redirect_count + 1 if same else 1)
+        return None, 0
+
+    def _success_state(self, state: FeedState, now: datetime, validators: dict[str, str | None],
+                       redirect_target: str | None, redirect_count: int, malformed: bool) -> FeedState:  # fmt: skip
+        s = self.config.settings
+        return replace(
+            state,
+            status=FeedStatus.OK,
+            etag=validators["etag"],
+            last_modified=validators["last_modified"],
+            last_polled=now,
+            last_success=now,
+            next_poll=next_poll(now, poll_interval=s.poll_interval, error_count=0, max_backoff=s.max_backoff,
+                                rand=self.rand),  # fmt: skip
+            error_count=0,
+            error_kind=None,
+            last_error=None,
+            gone_count=0,
+            malformed=malformed,
+            redirect_target=redirect_target,
+            redirect_count=redirect_count,
+        )
+
+    async def _record_error(self, state: FeedState, result: FetchResult, now: datetime, kind: ErrorKind,
+                            message: str) -> FeedPollReport:  # fmt: skip
+        s = self.config.settings
+        errors = state.error_count + 1
+        gone_count = state.gone_count + 1 if kind is ErrorKind.GONE else 0
+        gone = gone_count >= s.gone_after
+        message = redact(message)
+        if gone:
+            message = f"{message} ({gone_count} times in a row: marked gone; `sitmon feeds retry URL` to poll again)"
+        new_state = replace(
+            state,
+            status=FeedStatus.GONE if gone else FeedStatus.FAILING,
+            last_polled=now,
+            next_poll=next_poll(now, poll_interval=s.poll_interval, error_count=errors, max_backoff=s.max_backoff,
+                                retry_after=result.retry_after, rand=self.rand),  # fmt: skip
+            error_count=errors,
+            error_kind=str(kind),
+            last_error=message,
+            gone_count=gone_count,
+        )
+        try:
+            await self._save(new_state, now=now, not_modified=False)
+        except StoreError as exc:
+            message = f"{message}; and could not record it: {exc}"
+        return FeedPollReport(
+            state.url, state.title, FeedStatus.GONE if gone else FeedStatus.FAILING, error=message, error_kind=str(kind)
+        )
+
+    async def _save(self, state: FeedState, *, now: datetime, not_modified: bool) -> None:
+        await asyncio.to_thread(self.store.save_poll, state, now=now, not_modified=not_modified)
+
+    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None,
+                          on_cycle: Callable[[PollReport], None] | None = None) -> None:  # fmt: skip
+        """Poll on schedule until `stop` is set; setting `wake` polls every feed now. Cycles never overlap."""
+        wake = wake or asyncio.Event()
+        force = False
+        while not stop.is_set():
+            report = await self.poll_once(force=force)
+            if on_cycle is not None:
+                on_cycle(report)
+            wake.clear()
+            force = False
+            delay = self.seconds_until_next_due()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+            done, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            force = wake.is_set()
+
+    def seconds_until_next_due(self) -> float:
+        due = self.store.next_due()
+        if due is None:
+            return float(self.config.settings.poll_interval)
+        return min(max((due - self.clock()).total_seconds(), 1.0), float(self.config.settings.poll_interval))
+
+
+def offline_notice(report: PollReport) -> str | None:
+    """One message when every feed failed to connect, instead of one error per feed."""
+    if not report.all_failed:
+        return None
+    network = {str(ErrorKind.DNS), str(ErrorKind.CONNECT), str(ErrorKind.TIMEOUT), str(ErrorKind.TLS)}
+    if all(f.error_kind in network for f in report.feeds):
+        return f"offline: none of {len(report.feeds)} feeds could be reached (network down?)"
+    return f"all {len(report.feeds)} feeds failed this cycle"

@@ -1,0 +1,159 @@
+"""Versioned schema: an ordered list of migrations, each applied once inside its own transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute statements one by one: executescript() would COMMIT the migration's open transaction."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            conn.execute(buffer)
+            buffer = ""
+    if buffer.strip():
+        conn.execute(buffer)
+
+
+def _v1_core(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            feed_title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_polled INTEGER,
+            last_success INTEGER,
+            next_poll INTEGER,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            error_kind TEXT,
+            last_error TEXT,
+            gone_count INTEGER NOT NULL DEFAULT 0,
+            gone INTEGER NOT NULL DEFAULT 0,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            not_modified INTEGER NOT NULL DEFAULT 0,
+            redirect_count INTEGER NOT NULL DEFAULT 0,
+            redirect_target TEXT,
+            added_at INTEGER NOT NULL
+        );
+        CREATE TABLE items (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            feed_url TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            link TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            author TEXT,
+            source TEXT NOT NULL,
+            published INTEGER NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            date_estimated INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            read INTEGER NOT NULL DEFAULT 0,
+            starred INTEGER NOT NULL DEFAULT 0,
+            cluster_id TEXT
+        );
+        CREATE INDEX items_published ON items (published DESC);
+        CREATE INDEX items_feed ON items (feed_url, published DESC);
+        CREATE INDEX items_cluster ON items (cluster_id);
+        CREATE INDEX items_link ON items (link);
+        CREATE INDEX items_fetched ON items (fetched_at);
+        -- read is copied here so unread counts and unread-only panes need no join over a year of items
+        CREATE TABLE item_tracks (
+            item_rowid INTEGER NOT NULL REFERENCES items(rowid) ON DELETE CASCADE,
+            track TEXT NOT NULL,
+            published INTEGER NOT NULL,
+            read INTEGER NOT NULL DEFAULT 0,
+            terms TEXT NOT NULL,
+            PRIMARY KEY (track, published, item_rowid)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_tracks_item ON item_tracks (item_rowid);
+        CREATE INDEX item_tracks_unread ON item_tracks (track, read);
+        CREATE VIRTUAL TABLE items_fts USING fts5(
+            title, summary, content='items', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.rowid, new.title, new.summary);
+        END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+            VALUES ('delete', old.rowid, old.title, old.summary);
+        END;
+        CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+            VALUES ('delete', old.rowid, old.title, old.summary);
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.rowid, new.title, new.summary);
+        END;
+        -- one row per story; outlets = distinct sources, kept current by the clustering step
+        CREATE TABLE clusters (
+            id TEXT PRIMARY KEY,
+            first_published INTEGER NOT NULL,
+            last_published INTEGER NOT NULL,
+            outlets INTEGER NOT NULL DEFAULT 1,
+            items INTEGER NOT NULL DEFAULT 1,
+            signature TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX clusters_last ON clusters (last_published);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE pane_seen (track TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
+        CREATE TABLE alerts_raised (item_id TEXT NOT NULL, track TEXT NOT NULL, raised_at INTEGER NOT NULL,
+            PRIMARY KEY (item_id, track));
+        CREATE TABLE status_overrides (
+            id INTEGER PRIMARY KEY,
+            track TEXT NOT NULL,
+            status TEXT,
+            note TEXT,
+            set_by TEXT NOT NULL,
+            set_at INTEGER NOT NULL,
+            action TEXT NOT NULL
+        );
+        CREATE INDEX status_overrides_track ON status_overrides (track, set_at DESC);
+        CREATE TABLE status_history (
+            track TEXT NOT NULL,
+            day TEXT NOT NULL,
+            status TEXT NOT NULL,
+            momentum TEXT NOT NULL,
+            rationale TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            computed_at INTEGER NOT NULL,
+            PRIMARY KEY (track, day)
+        );
+        """
+    )
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _v1_core,
+}
+"""Schema version -> migration. Add new versions at the end; never edit an applied one."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the newest schema version; returns that version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version in sorted(MIGRATIONS):
+        if version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("ROLLBACK")
+                continue
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        current = version
+    return max(current, conn.execute("PRAGMA user_version").fetchone()[0])
