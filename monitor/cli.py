@@ -59,8 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Situation monitor: news feeds tagged by conflict track, with negotiation status.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="user config file (default: $SITMON_CONFIG or platform dir)")
-    parser.add_argument("--db", metavar="FILE", help="database file (default: $SITMON_DB or platform data dir)")
+    parser.add_argument(
+        "--config", metavar="FILE", help="user config file (default: $SITMON_CONFIG or platform dir)"
+    )
+    parser.add_argument(
+        "--db", metavar="FILE", help="database file (default: $SITMON_DB or platform data dir)"
+    )
     parser.add_argument(
         "--no-poll", action="store_true", help="open the TUI as a viewer only (a `sitmon poll` daemon writes)"
     )

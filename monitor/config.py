@@ -202,7 +202,9 @@ def build_config(layers: list[tuple[str, dict[str, Any]]], user_path: Path | Non
     for label, table in layers:
         for key in table:
             if key not in _TOP_LEVEL:
-                raise ConfigError(label, key, f"unknown table (expected one of {', '.join(sorted(_TOP_LEVEL))})")
+                raise ConfigError(
+                    label, key, f"unknown table (expected one of {', '.join(sorted(_TOP_LEVEL))})"
+                )
         if "settings" in table:
             section = _expect_table(table["settings"], label, "settings")
             for key, value in section.items():
@@ -297,7 +299,9 @@ def check_value(value: Any, annotation: Any, label: str, key: str) -> Any:
     raise TypeError(f"unsupported config annotation {annotation!r}")
 
 
-def build_dataclass(cls: Any, raw: dict[str, Any], origin: dict[str, str] | str, prefix: str, **fixed: Any) -> Any:
+def build_dataclass(
+    cls: Any, raw: dict[str, Any], origin: dict[str, str] | str, prefix: str, **fixed: Any
+) -> Any:
     """Build a frozen dataclass from a TOML table, rejecting unknown keys and wrong types."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)} - set(fixed)
@@ -320,7 +324,15 @@ def _settings_from(raw: dict[str, Any], origin: dict[str, str]) -> Settings:
     def bad(key: str, problem: str) -> ConfigError:
         return ConfigError(origin.get(key, "<built-in>"), f"settings.{key}", problem)
 
-    for key in ("poll_interval", "concurrency", "per_host", "max_bytes", "pane_rows", "max_backoff", "gone_after"):
+    for key in (
+        "poll_interval",
+        "concurrency",
+        "per_host",
+        "max_bytes",
+        "pane_rows",
+        "max_backoff",
+        "gone_after",
+    ):
         if getattr(settings, key) < 1:
             raise bad(key, "must be at least 1")
     for key in ("timeout", "connect_timeout", "parse_timeout", "cluster_window_hours"):
@@ -369,7 +381,9 @@ def _track_from(track_id: str, raw: dict[str, Any], label: str) -> TrackConfig:
         raise ConfigError(label, f"tracks.{track_id}", "track id must be letters, digits, - or _")
     track: TrackConfig = build_dataclass(TrackConfig, raw, label, f"tracks.{track_id}", id=track_id)
     if not track.title:
-        track = TrackConfig(**{**{f.name: getattr(track, f.name) for f in fields(track)}, "title": track_id.title()})
+        track = TrackConfig(
+            **{**{f.name: getattr(track, f.name) for f in fields(track)}, "title": track_id.title()}
+        )
     if not track.terms:
         raise ConfigError(label, f"tracks.{track_id}.terms", "a track needs at least one term")
     if track.threshold <= 0:

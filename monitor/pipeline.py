@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,10 +33,47 @@ class ProcessedFeed:
 
 
 class ParseTimeout(Exception):
-    """The parser ran past `parse_timeout` and its worker was stopped."""
+    """The parser ran past `parse_timeout` and was abandoned."""
 
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailure:
+    """A failure carried back from a worker as data (custom exceptions do not survive pickling)."""
+
+    kind: str
+    """`timeout`, or a ParseError kind."""
+    message: str
+
+
+HARD_DEADLINE_SLACK = 15.0
+"""Extra seconds the parent waits beyond `parse_timeout` before killing the pool: covers worker start-up,
+and catches a parser stuck in C code where the in-worker alarm cannot interrupt it."""
 
 _TAGGER: Tagger | None = None
+
+
+class _Alarm(BaseException):
+    """Raised by SIGALRM inside a worker; a BaseException so parser code catching Exception can't swallow it."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _Alarm
+
+
+def _process_with_deadline(
+    timeout: float, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
+) -> ProcessedFeed | WorkerFailure:
+    """Worker entry point: the alarm measures this feed's own parse time, not time spent queued."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return process_body(body, content_type, base_url, feed_url, now)
+    except _Alarm:
+        return WorkerFailure("timeout", f"parser gave up after {timeout:g} s")
+    except ParseError as exc:
+        return WorkerFailure(exc.kind, exc.message)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _init_worker(tracks: Sequence[TrackConfig]) -> None:
@@ -43,8 +81,14 @@ def _init_worker(tracks: Sequence[TrackConfig]) -> None:
     _TAGGER = Tagger(tracks)
 
 
-def process_body(body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime,
-                 tagger: Tagger | None = None) -> ProcessedFeed:  # fmt: skip
+def process_body(
+    body: bytes,
+    content_type: str | None,
+    base_url: str,
+    feed_url: str,
+    now: datetime,
+    tagger: Tagger | None = None,
+) -> ProcessedFeed:
     """Parse, clean and tag one feed body; pure, so tests and benchmarks call it directly."""
     tagger = tagger or _TAGGER
     assert tagger is not None, "worker not initialised"
@@ -74,6 +118,7 @@ class ParsePool:
         self._timeout = timeout
         self._workers = workers or max(1, min(2, os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(self._workers)
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -84,23 +129,35 @@ class ParsePool:
             )
         return self._pool
 
-    async def process(self, body: bytes, content_type: str | None, base_url: str, feed_url: str,
-                      now: datetime) -> ProcessedFeed:  # fmt: skip
+    async def process(
+        self, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
+    ) -> ProcessedFeed:
         """Raises ParseError for unusable documents and ParseTimeout when the deadline passes."""
         loop = asyncio.get_running_loop()
-        for attempt in range(2):
-            pool = self._ensure()
-            try:
-                future = loop.run_in_executor(pool, process_body, body, content_type, base_url, feed_url, now)
-                return await asyncio.wait_for(future, self._timeout)
-            except TimeoutError:
-                self._kill()
-                raise ParseTimeout(f"parser gave up after {self._timeout:g} s") from None
-            except BrokenProcessPool:
-                # A worker died (killed, out of memory): restart once, then report the feed as failing.
-                self._kill()
-                if attempt:
-                    raise ParseError("parse-error", "parser process crashed") from None
+        # One task per worker at a time, so a task's hard deadline never includes time queued in the pool.
+        async with self._slots:
+            for attempt in range(2):
+                pool = self._ensure()
+                future = loop.run_in_executor(
+                    pool, _process_with_deadline, self._timeout, body, content_type, base_url, feed_url, now
+                )
+                try:
+                    outcome = await asyncio.wait_for(future, self._timeout + HARD_DEADLINE_SLACK)
+                except TimeoutError:
+                    self._kill()
+                    raise ParseTimeout(f"parser gave up after {self._timeout:g} s (worker stopped)") from None
+                except BrokenProcessPool:
+                    # A worker died (killed, out of memory, or another feed's stuck parser was stopped):
+                    # restart once, then report the feed as failing.
+                    self._kill()
+                    if attempt:
+                        raise ParseError("parse-error", "parser process crashed") from None
+                    continue
+                if isinstance(outcome, WorkerFailure):
+                    if outcome.kind == "timeout":
+                        raise ParseTimeout(outcome.message)
+                    raise ParseError(outcome.kind, outcome.message)
+                return outcome
         raise AssertionError("unreachable")
 
     def _kill(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import random
@@ -130,10 +131,9 @@ class Poller:
                 reports = list(await asyncio.gather(*(self._poll_feed(fetcher, state) for state in due)))
         if self.config.settings.retention_days:
             cutoff = self.clock() - timedelta(days=self.config.settings.retention_days)
-            try:
+            # Retention retries next cycle; a full disk is already reported per feed.
+            with contextlib.suppress(StoreError):
                 await asyncio.to_thread(self.store.purge_older_than, cutoff)
-            except StoreError:
-                pass  # retention retries next cycle; a full disk is already reported per feed
         return PollReport(started=started, finished=self.clock(), feeds=reports)
 
     async def _poll_feed(self, fetcher: Fetcher, state: FeedState) -> FeedPollReport:
@@ -145,18 +145,26 @@ class Poller:
         return report
 
     async def _poll_feed_inner(self, fetcher: Fetcher, state: FeedState) -> FeedPollReport:
-        moved = state.redirect_target if state.redirect_count >= PERMANENT_REDIRECTS_TO_MOVE else None
+        # The recorded target is redacted, so a feed with credentials in its URL keeps its own address.
+        can_move = state.redirect_count >= PERMANENT_REDIRECTS_TO_MOVE and redact(state.url) == state.url
+        moved = state.redirect_target if can_move else None
         fetch_url = moved or state.url
         result = await fetcher.fetch(fetch_url, etag=state.etag, last_modified=state.last_modified)
         now = self.clock()
         title = state.title
         if result.outcome is FetchOutcome.ERROR:
-            return await self._record_error(state, result, now, result.error_kind or ErrorKind.OTHER,
-                                            result.error or "fetch failed")  # fmt: skip
+            return await self._record_error(
+                state, result, now, result.error_kind or ErrorKind.OTHER, result.error or "fetch failed"
+            )
         redirect_target, redirect_count = self._redirects(state, result, moved)
-        validators = {"etag": result.etag or state.etag, "last_modified": result.last_modified or state.last_modified}
+        validators = {
+            "etag": result.etag or state.etag,
+            "last_modified": result.last_modified or state.last_modified,
+        }
         if result.outcome is FetchOutcome.NOT_MODIFIED:
-            new_state = self._success_state(state, now, validators, redirect_target, redirect_count, state.malformed)
+            new_state = self._success_state(
+                state, now, validators, redirect_target, redirect_count, state.malformed
+            )
             await self._save(new_state, now=now, not_modified=True)
             return FeedPollReport(state.url, title, FeedStatus.NOT_MODIFIED)
         assert result.body is not None
@@ -165,7 +173,9 @@ class Poller:
                 result.body, result.content_type, result.final_url or fetch_url, state.url, now
             )
         except ParseError as exc:
-            kind = {"empty-body": ErrorKind.EMPTY, "not-a-feed": ErrorKind.NOT_A_FEED}.get(exc.kind, ErrorKind.PARSE)
+            kind = {"empty-body": ErrorKind.EMPTY, "not-a-feed": ErrorKind.NOT_A_FEED}.get(
+                exc.kind, ErrorKind.PARSE
+            )
             return await self._record_error(state, result, now, kind, exc.message)
         except ParseTimeout as exc:
             return await self._record_error(state, result, now, ErrorKind.PARSE, str(exc))
@@ -173,7 +183,9 @@ class Poller:
             state, now, validators, redirect_target, redirect_count, processed.malformed
         )
         if processed.malformed:
-            new_state = replace(new_state, last_error=f"malformed feed: {processed.malformed_reason or 'salvaged'}")
+            new_state = replace(
+                new_state, last_error=f"malformed feed: {processed.malformed_reason or 'salvaged'}"
+            )
         source = self._source_name(state, processed.title)
         try:
             saved = await asyncio.to_thread(
@@ -186,7 +198,9 @@ class Poller:
                 feed_title=processed.title,
             )
         except StoreError as exc:
-            return FeedPollReport(state.url, title, FeedStatus.FAILING, error=str(exc), error_kind=ErrorKind.STORAGE)
+            return FeedPollReport(
+                state.url, title, FeedStatus.FAILING, error=str(exc), error_kind=ErrorKind.STORAGE
+            )
         if saved.new_ids:
             for hook in self.after_store:
                 await asyncio.to_thread(hook, saved.new_ids)
@@ -213,8 +227,15 @@ class Poller:
             return result.permanent_redirect, (state.redirect_count + 1 if same else 1)
         return None, 0
 
-    def _success_state(self, state: FeedState, now: datetime, validators: dict[str, str | None],
-                       redirect_target: str | None, redirect_count: int, malformed: bool) -> FeedState:  # fmt: skip
+    def _success_state(
+        self,
+        state: FeedState,
+        now: datetime,
+        validators: dict[str, str | None],
+        redirect_target: str | None,
+        redirect_count: int,
+        malformed: bool,
+    ) -> FeedState:
         s = self.config.settings
         return replace(
             state,
@@ -223,8 +244,9 @@ class Poller:
             last_modified=validators["last_modified"],
             last_polled=now,
             last_success=now,
-            next_poll=next_poll(now, poll_interval=s.poll_interval, error_count=0, max_backoff=s.max_backoff,
-                                rand=self.rand),  # fmt: skip
+            next_poll=next_poll(
+                now, poll_interval=s.poll_interval, error_count=0, max_backoff=s.max_backoff, rand=self.rand
+            ),
             error_count=0,
             error_kind=None,
             last_error=None,
@@ -234,8 +256,9 @@ class Poller:
             redirect_count=redirect_count,
         )
 
-    async def _record_error(self, state: FeedState, result: FetchResult, now: datetime, kind: ErrorKind,
-                            message: str) -> FeedPollReport:  # fmt: skip
+    async def _record_error(
+        self, state: FeedState, result: FetchResult, now: datetime, kind: ErrorKind, message: str
+    ) -> FeedPollReport:
         s = self.config.settings
         errors = state.error_count + 1
         gone_count = state.gone_count + 1 if kind is ErrorKind.GONE else 0
@@ -247,8 +270,14 @@ class Poller:
             state,
             status=FeedStatus.GONE if gone else FeedStatus.FAILING,
             last_polled=now,
-            next_poll=next_poll(now, poll_interval=s.poll_interval, error_count=errors, max_backoff=s.max_backoff,
-                                retry_after=result.retry_after, rand=self.rand),  # fmt: skip
+            next_poll=next_poll(
+                now,
+                poll_interval=s.poll_interval,
+                error_count=errors,
+                max_backoff=s.max_backoff,
+                retry_after=result.retry_after,
+                rand=self.rand,
+            ),
             error_count=errors,
             error_kind=str(kind),
             last_error=message,
@@ -259,14 +288,22 @@ class Poller:
         except StoreError as exc:
             message = f"{message}; and could not record it: {exc}"
         return FeedPollReport(
-            state.url, state.title, FeedStatus.GONE if gone else FeedStatus.FAILING, error=message, error_kind=str(kind)
+            state.url,
+            state.title,
+            FeedStatus.GONE if gone else FeedStatus.FAILING,
+            error=message,
+            error_kind=str(kind),
         )
 
     async def _save(self, state: FeedState, *, now: datetime, not_modified: bool) -> None:
         await asyncio.to_thread(self.store.save_poll, state, now=now, not_modified=not_modified)
 
-    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None,
-                          on_cycle: Callable[[PollReport], None] | None = None) -> None:  # fmt: skip
+    async def run_forever(
+        self,
+        stop: asyncio.Event,
+        wake: asyncio.Event | None = None,
+        on_cycle: Callable[[PollReport], None] | None = None,
+    ) -> None:
         """Poll on schedule until `stop` is set; setting `wake` polls every feed now. Cycles never overlap."""
         wake = wake or asyncio.Event()
         force = False
@@ -278,7 +315,7 @@ class Poller:
             force = False
             delay = self.seconds_until_next_due()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-            done, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            _, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending:
                 waiter.cancel()
             force = wake.is_set()

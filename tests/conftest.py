@@ -24,3 +24,14 @@ def realfeeds_dir(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip("../shared/realfeeds is not present")
     return path
+
+
+def make_config(feeds: list[tuple[str, str]] | list[str], **settings: object):  # type: ignore[no-untyped-def]
+    """The built-in config with these feeds (url or (url, title)) and settings overridden, as a user file would."""
+    from monitor.config import build_config, default_tables
+
+    feed_tables = [
+        {"url": f, "title": ""} if isinstance(f, str) else {"url": f[0], "title": f[1]} for f in feeds
+    ]
+    user = {"settings": dict(settings), "feeds": feed_tables}
+    return build_config([*default_tables(), ("<test>", user)])

@@ -30,7 +30,9 @@ BAD_CASES = {
 }
 
 
-def test_defaults_load_with_three_tracks_and_real_feeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_load_with_three_tracks_and_real_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SITMON_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     config = load_config(None)

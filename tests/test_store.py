@@ -99,7 +99,9 @@ def test_search_is_full_text_with_prefix_and_safe_for_any_input(store: Store) ->
 
 def test_since_until_filters(store: Store) -> None:
     save(store, [entry(n) for n in range(1, 6)])
-    got = store.query_items(since=NOW - timedelta(hours=3, minutes=1), until=NOW - timedelta(hours=1, minutes=30))
+    got = store.query_items(
+        since=NOW - timedelta(hours=3, minutes=1), until=NOW - timedelta(hours=1, minutes=30)
+    )
     assert [i.id for i in got] == ["id2", "id3"]
 
 
@@ -122,7 +124,14 @@ def test_hourly_counts_for_sparkline(store: Store) -> None:
 
 
 def test_retention_deletes_old_unstarred_items_and_their_index(store: Store) -> None:
-    save(store, [entry(1, "keep", hours_ago=1), entry(2, "old one", hours_ago=500), entry(3, "old starred", hours_ago=600)])
+    save(
+        store,
+        [
+            entry(1, "keep", hours_ago=1),
+            entry(2, "old one", hours_ago=500),
+            entry(3, "old starred", hours_ago=600),
+        ],
+    )
     store.set_starred("id3", True)
     assert store.purge_older_than(NOW - timedelta(days=7)) == 1
     assert {i.id for i in store.query_items()} == {"id1", "id3"}

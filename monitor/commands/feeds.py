@@ -84,7 +84,10 @@ def run_list(ctx: Context) -> int:
         )
         for s in states
     ]
-    print(table(("status", "title", "polled", "next", "items", "errors", "last error / url"), rows) or "no feeds")
+    print(
+        table(("status", "title", "polled", "next", "items", "errors", "last error / url"), rows)
+        or "no feeds"
+    )
     return 0
 
 
@@ -210,8 +213,14 @@ def opml(feeds: list[FeedConfig]) -> str:
     ET.SubElement(head, "title").text = "situation-monitor feeds"
     body = ET.SubElement(root, "body")
     for feed in feeds:
-        ET.SubElement(body, "outline", type="rss", text=feed.title or feed.url, title=feed.title or feed.url,
-                      xmlUrl=feed.url)  # fmt: skip
+        ET.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=feed.title or feed.url,
+            title=feed.title or feed.url,
+            xmlUrl=feed.url,
+        )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

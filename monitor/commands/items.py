@@ -32,7 +32,9 @@ def run(ctx: Context) -> int:
     args, config = ctx.args, ctx.config
     tz = config.settings.tz
     if args.track and args.track not in (*config.track_ids, ALL, UNTRACKED):
-        raise CliError(f"unknown track {args.track!r} (tracks: {', '.join(config.track_ids)}, all, untracked)", 2)
+        raise CliError(
+            f"unknown track {args.track!r} (tracks: {', '.join(config.track_ids)}, all, untracked)", 2
+        )
     if args.limit < 1:
         raise CliError("--limit must be at least 1", 2)
     items = ctx.store.query_items(
@@ -50,9 +52,6 @@ def run(ctx: Context) -> int:
         for item in items:
             print(json.dumps(item_json(item), ensure_ascii=False))
     else:
-        rows = [
-            (local_time(i.published, tz), ",".join(i.tracks) or "-", i.source, i.title)
-            for i in items
-        ]
+        rows = [(local_time(i.published, tz), ",".join(i.tracks) or "-", i.source, i.title) for i in items]
         print(table(("published", "tracks", "source", "title"), rows) or "no items")
     return 0

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("poll", help="poll feeds (forever on schedule, or --once)")
     p.add_argument("--once", action="store_true", help="poll every feed that is due, then exit")
-    p.add_argument("--force", action="store_true", help="ignore schedule and back-off (still conditional GET)")
+    p.add_argument(
+        "--force", action="store_true", help="ignore schedule and back-off (still conditional GET)"
+    )
     p.add_argument("--quiet", action="store_true", help="print only the total line")
     p.set_defaults(func=run)
 
@@ -84,7 +86,9 @@ def run(ctx: Context) -> int:
         if ctx.args.once:
             show(asyncio.run(poller.poll_once(force=ctx.args.force)))
         else:
-            print(f"polling {len(config.feeds)} feeds every {config.settings.poll_interval}s into {ctx.db_path}")
+            print(
+                f"polling {len(config.feeds)} feeds every {config.settings.poll_interval}s into {ctx.db_path}"
+            )
             asyncio.run(forever())
     finally:
         poller.close()

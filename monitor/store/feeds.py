@@ -30,8 +30,25 @@ def _status(row: sqlite3.Row | tuple) -> FeedStatus:
 
 
 def _feed_state(row: tuple, items: int) -> FeedState:
-    (url, title, feed_title, etag, last_modified, last_polled, last_success, next_poll, error_count,
-     error_kind, last_error, gone_count, _gone, malformed, _nm, redirect_count, redirect_target) = row  # fmt: skip
+    (
+        url,
+        title,
+        feed_title,
+        etag,
+        last_modified,
+        last_polled,
+        last_success,
+        next_poll,
+        error_count,
+        error_kind,
+        last_error,
+        gone_count,
+        _gone,
+        malformed,
+        _nm,
+        redirect_count,
+        redirect_target,
+    ) = row
     return FeedState(
         url=url,
         title=title or feed_title or url,
@@ -65,12 +82,15 @@ class FeedsMixin(StoreBase):
                     conn.execute("UPDATE feeds SET title = ? WHERE url = ?", (feed.title, url))
                 else:
                     conn.execute(
-                        "INSERT INTO feeds (url, title, added_at) VALUES (?, ?, ?)", (url, feed.title, to_ts(now))
+                        "INSERT INTO feeds (url, title, added_at) VALUES (?, ?, ?)",
+                        (url, feed.title, to_ts(now)),
                     )
 
     def feed_states(self) -> list[FeedState]:
         counts = dict(self.conn.execute("SELECT feed_url, count(*) FROM items GROUP BY feed_url").fetchall())
-        rows = self.conn.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY title COLLATE NOCASE, url").fetchall()
+        rows = self.conn.execute(
+            f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY title COLLATE NOCASE, url"
+        ).fetchall()
         return [_feed_state(row, counts.get(row[0], 0)) for row in rows]
 
     def feed_state(self, url: str) -> FeedState | None:
@@ -99,12 +119,14 @@ class FeedsMixin(StoreBase):
         """Retry a feed marked gone, by hand."""
         with self.write() as conn:
             cur = conn.execute(
-                "UPDATE feeds SET gone = 0, gone_count = 0, error_count = 0, next_poll = NULL WHERE url = ?", (url,)
+                "UPDATE feeds SET gone = 0, gone_count = 0, error_count = 0, next_poll = NULL WHERE url = ?",
+                (url,),
             )
             return cur.rowcount > 0
 
-    def write_feed_state(self, conn: sqlite3.Connection, state: FeedState, *, feed_title: str | None,
-                         not_modified: bool) -> None:  # fmt: skip
+    def write_feed_state(
+        self, conn: sqlite3.Connection, state: FeedState, *, feed_title: str | None, not_modified: bool
+    ) -> None:
         """Record a poll's outcome; called inside the transaction that also stores the feed's items."""
         conn.execute(
             """UPDATE feeds SET feed_title = coalesce(?, feed_title), etag = ?, last_modified = ?, last_polled = ?,

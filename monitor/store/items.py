@@ -95,7 +95,9 @@ class ItemsMixin(StoreBase):
                             (entry.link, entry.title, entry.summary, entry.author, digest, rowid),
                         )
                         read = conn.execute("SELECT read FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
-                        published = conn.execute("SELECT published FROM items WHERE rowid = ?", (rowid,)).fetchone()[0]
+                        published = conn.execute(
+                            "SELECT published FROM items WHERE rowid = ?", (rowid,)
+                        ).fetchone()[0]
                         conn.execute("DELETE FROM item_tracks WHERE item_rowid = ?", (rowid,))
                         self._write_tracks(conn, rowid, tags.get(entry_id, {}), published, read)
                         updated_ids.append(entry_id)
@@ -114,8 +116,9 @@ class ItemsMixin(StoreBase):
         return known
 
     @staticmethod
-    def _insert_item(conn: sqlite3.Connection, entry: CleanEntry, feed_url: str, source: str, fetched: int,
-                     digest: str) -> int:  # fmt: skip
+    def _insert_item(
+        conn: sqlite3.Connection, entry: CleanEntry, feed_url: str, source: str, fetched: int, digest: str
+    ) -> int:
         cur = conn.execute(
             "INSERT INTO items (id, feed_url, guid, link, title, summary, author, source, published, fetched_at, "
             "date_estimated, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,8 +141,9 @@ class ItemsMixin(StoreBase):
         return cur.lastrowid
 
     @staticmethod
-    def _write_tracks(conn: sqlite3.Connection, rowid: int, matched: Mapping[str, Sequence[str]], published: int,
-                      read: int) -> None:  # fmt: skip
+    def _write_tracks(
+        conn: sqlite3.Connection, rowid: int, matched: Mapping[str, Sequence[str]], published: int, read: int
+    ) -> None:
         conn.executemany(
             "INSERT OR REPLACE INTO item_tracks (item_rowid, track, published, read, terms) VALUES (?, ?, ?, ?, ?)",
             [(rowid, track, published, read, json.dumps(list(terms))) for track, terms in matched.items()],
@@ -176,7 +180,9 @@ class ItemsMixin(StoreBase):
         """Retention: delete unstarred items published before `cutoff`; returns how many went."""
         with self.write() as conn:
             cur = conn.execute("DELETE FROM items WHERE published < ? AND starred = 0", (to_ts(cutoff),))
-            conn.execute("DELETE FROM clusters WHERE id NOT IN (SELECT cluster_id FROM items WHERE cluster_id IS NOT NULL)")
+            conn.execute(
+                "DELETE FROM clusters WHERE id NOT IN (SELECT cluster_id FROM items WHERE cluster_id IS NOT NULL)"
+            )
             return cur.rowcount
 
     # ---- reading ------------------------------------------------------------------------------
@@ -257,8 +263,23 @@ class ItemsMixin(StoreBase):
             ):
                 matched.setdefault(rowid, {})[track] = json.loads(terms)
         items = []
-        for (rowid, item_id, feed_url, guid, link, title, summary, source, published, fetched_at, read, starred,
-             date_estimated, cluster_id, outlets) in rows:  # fmt: skip
+        for (
+            rowid,
+            item_id,
+            feed_url,
+            guid,
+            link,
+            title,
+            summary,
+            source,
+            published,
+            fetched_at,
+            read,
+            starred,
+            date_estimated,
+            cluster_id,
+            outlets,
+        ) in rows:
             tracks = matched.get(rowid, {})
             items.append(
                 Item(
@@ -284,7 +305,9 @@ class ItemsMixin(StoreBase):
         return items
 
     def get_item(self, item_id: str) -> Item | None:
-        rows = self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.id = ?", (item_id,)).fetchall()
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.id = ?", (item_id,)
+        ).fetchall()
         items = self._items_from_rows(rows)
         return items[0] if items else None
 
@@ -304,13 +327,17 @@ class ItemsMixin(StoreBase):
     def count_items(self, track: str | None = None) -> int:
         if track in (None, ALL):
             return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
-        return int(self.conn.execute("SELECT count(*) FROM item_tracks WHERE track = ?", (track,)).fetchone()[0])
+        return int(
+            self.conn.execute("SELECT count(*) FROM item_tracks WHERE track = ?", (track,)).fetchone()[0]
+        )
 
     def unread_counts(self, tracks: Sequence[str]) -> dict[str, int]:
         """Unread items per track, plus ALL."""
         out = {
             track: int(
-                self.conn.execute("SELECT count(*) FROM item_tracks WHERE track = ? AND read = 0", (track,)).fetchone()[0]
+                self.conn.execute(
+                    "SELECT count(*) FROM item_tracks WHERE track = ? AND read = 0", (track,)
+                ).fetchone()[0]
             )
             for track in tracks
         }
@@ -362,7 +389,10 @@ class ItemsMixin(StoreBase):
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                cur = conn.execute(f"UPDATE items SET read = ? WHERE id IN ({marks}) AND read != ?", [int(read), *chunk, int(read)])
+                cur = conn.execute(
+                    f"UPDATE items SET read = ? WHERE id IN ({marks}) AND read != ?",
+                    [int(read), *chunk, int(read)],
+                )
                 changed += cur.rowcount
                 conn.execute(
                     f"UPDATE item_tracks SET read = ? WHERE item_rowid IN (SELECT rowid FROM items WHERE id IN ({marks}))",
@@ -406,7 +436,9 @@ class ItemsMixin(StoreBase):
 
     def set_pane_seen(self, track: str, moment: datetime) -> None:
         with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO pane_seen (track, seen_at) VALUES (?, ?)", (track, to_ts(moment)))
+            conn.execute(
+                "INSERT OR REPLACE INTO pane_seen (track, seen_at) VALUES (?, ?)", (track, to_ts(moment))
+            )
 
     def claim_alert(self, item_id: str, track: str, now: datetime) -> bool:
         """True the first time an alert is raised for this item and track, False ever after."""
@@ -424,4 +456,3 @@ class ItemsMixin(StoreBase):
             (to_ts(moment), limit),
         ).fetchall()
         return self._items_from_rows(rows)
-

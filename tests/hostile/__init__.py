@@ -1,0 +1,1 @@
+"""Adversarial inputs from the hostile-feeds issue, one test per listed case."""
