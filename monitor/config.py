@@ -101,8 +101,9 @@ class TrackConfig:
     color: str = "#5fafd7"
     """Colour of the pane title and badges."""
     terms: dict[str, float] = field(default_factory=dict)
-    """Term -> weight. Terms with any capital letter match case-sensitively except for their first
-    letter; all-caps terms (acronyms) match exactly."""
+    """Term -> weight. Whole words only. Lowercase words match any case; all-caps words (acronyms) match
+    exactly; other words match exactly except for their first letter. A trailing `*` matches any ending.
+    Weight 2 or more tags on one mention; smaller weights need more evidence (see `threshold`)."""
     context: dict[str, float] = field(default_factory=dict)
     """Term -> weight for words shared by several conflicts (envoys, venues); they add weight but
     never tag an item on their own."""
