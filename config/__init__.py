@@ -1,0 +1,1 @@
+"""Default configuration (TOML data only), installed as monitor.default_config."""

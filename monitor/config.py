@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor import locations
 
 DEFAULT_FILES = ("default.toml", "tracks.toml", "negotiation.toml")
-"""Built-in files in the `config` package, layered in this order."""
+"""Built-in files in `config/` (installed as `monitor.default_config`), layered in this order."""
 
 
 class ConfigError(Exception):
@@ -139,9 +139,9 @@ class Config:
 
 
 def default_tables() -> list[tuple[str, dict[str, Any]]]:
-    """The built-in TOML files shipped in the `config` package, parsed, in layering order."""
+    """The built-in TOML files shipped with the package, parsed, in layering order."""
     out = []
-    root = resources.files("config")
+    root = resources.files("monitor.default_config")
     for name in DEFAULT_FILES:
         resource = root.joinpath(name)
         label = f"<built-in>/config/{name}"
