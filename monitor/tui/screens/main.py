@@ -1,0 +1,605 @@
+"""The main screen: a pane per track (plus All), the negotiation-status panel, search and the status line."""
+
+from __future__ import annotations
+
+import contextlib
+import webbrowser
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Container, Horizontal
+from textual.events import DescendantBlur, DescendantFocus
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from monitor.config import Config
+from monitor.models import Item
+from monitor.store import ALL, UNTRACKED, Store, StoreError
+from monitor.tui.format import safe
+from monitor.tui.keys import main_bindings
+from monitor.tui.messages import FeedPolled, PollerStopped, PollFinished, PollStarted
+from monitor.tui.view_data import ViewData, ViewQuery, load_older, load_view
+from monitor.tui.widgets.item_list import ItemList, TrackBadge
+from monitor.tui.widgets.status_line import StatusLine
+from monitor.tui.widgets.status_panel import StatusPanel
+from monitor.tui.widgets.track_pane import TrackPane
+from monitor.tui.widgets.track_tabs import Tab, TrackTabs
+from monitor.urls import is_http_url
+
+if TYPE_CHECKING:
+    from monitor.tagging import Tagger
+
+SEARCH_DELAY = 0.15
+"""Seconds of typing pause before the panes are filtered (one query per pause, not per key)."""
+POLL_REFRESH_DELAY = 0.4
+"""Feeds finish in bursts during a poll: gather them into one reload."""
+MAX_ROWS_FACTOR = 20
+"""A reload re-reads at most this many windows of rows, however far the reader paged."""
+MAX_ALERT_LINES = 3
+"""Alerts listed by name in one toast; the rest are counted."""
+ALERT_SECONDS = 15
+WIDE = 160
+"""Columns from which the track panes sit side by side."""
+
+ALL_COLOR = "#a0a0a0"
+
+
+class MainScreen(Screen[None]):
+    """Everything the monitor shows at a glance; reads go through the store in worker threads."""
+
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (120, "-medium"),
+        (WIDE, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = main_bindings()  # type: ignore[assignment]
+    AUTO_FOCUS = None
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Callable[[], datetime],
+        *,
+        mode: str = "polling",
+        watch_interval: float | None = 2.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.mode = mode
+        self.watch_interval = watch_interval
+        self.tz = config.settings.tz
+        self.track_ids = config.track_ids
+        self.active = self.track_ids[0] if self.track_ids else ALL
+        self.expanded = False
+        self.search_text = ""
+        self.unread_only = False
+        self.generation = 0
+        self._applied_generation = -1
+        self._refresh_timer: Timer | None = None
+        self._data_version: int | None = None
+        self._alert_mark = clock()
+        self._tagger: Tagger | None = None
+        self._panel: bool | None = None
+        self._poll_done = 0
+        self._last_notice: str | None = None
+        self._paging: set[str] = set()
+        self._reading: TrackPane | None = None
+        """The pane the reader is in; its "new" marks clear when they move to another pane."""
+        badges = {t.id: TrackBadge(t.title, t.color) for t in config.tracks}
+        self.panes: dict[str, TrackPane] = {}
+        for n, track in enumerate(config.tracks):
+            self.panes[track.id] = TrackPane(
+                track.id,
+                scope=track.id,
+                title=track.title,
+                color=track.color,
+                number=n + 1 if n < 9 else None,
+                tz=self.tz,
+                clock=clock,
+            )
+        self.panes[ALL] = TrackPane(
+            ALL,
+            scope=ALL,
+            title="All",
+            color=ALL_COLOR,
+            number=None,
+            tz=self.tz,
+            clock=clock,
+            badges=badges,
+            classes="-all",
+        )
+        self.tabs = TrackTabs(id="tabs")
+        self.search_input = Input(
+            placeholder="search every pane (enter: back to the list, esc: clear)", id="search"
+        )
+        self.status_panel = StatusPanel(store, config, clock, id="status-panel")
+        self.status_line = StatusLine(tz=self.tz, clock=clock, mode=mode, id="status-line")
+
+    # ---- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self.tabs
+        yield self.search_input
+        with Horizontal(id="body"):
+            with Container(id="panes"):
+                yield from self.panes.values()
+            yield self.status_panel
+        yield self.status_line
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.expanded = self.app.size.width < WIDE
+        now = self.clock()
+        for pane_id, pane in self.panes.items():
+            pane.list.new_after = self.store.pane_seen(pane_id) or now
+        self._apply_layout()
+        self.call_after_refresh(self.focus_active)
+        self._data_version = self.store.data_version()
+        self.request_refresh(reset=True)
+        self.status_panel.refresh_status()
+        if self.watch_interval:
+            self.set_interval(self.watch_interval, self.check_for_changes)
+
+    @property
+    def active_pane(self) -> TrackPane:
+        return self.panes[self.active]
+
+    @property
+    def current_item(self) -> Item | None:
+        return self.active_pane.list.current
+
+    def _panel_visible(self) -> bool:
+        if self._panel is not None:
+            return self._panel
+        return self.app.size.width >= 120
+
+    def _apply_layout(self) -> None:
+        panes = self.query_one("#panes")
+        panes.set_class(self.expanded, "-expanded")
+        for pane_id, pane in self.panes.items():
+            pane.set_class(pane_id == self.active, "-active")
+        self.set_class(self._panel is True, "-show-panel")
+        self.set_class(self._panel is False, "-hide-panel")
+        self.set_class(bool(self.search_text) or self.search_input.has_focus, "-searching")
+        self._update_tabs()
+
+    def _update_tabs(self) -> None:
+        tabs = [
+            Tab(pane_id, str(pane.number) if pane.number else "a", pane.title, pane.color, pane.unread)
+            for pane_id, pane in self.panes.items()
+            if pane.number or pane_id == ALL
+        ]
+        self.tabs.update_tabs(tabs, self.active if self.expanded else "")
+
+    def focus_active(self) -> None:
+        self.active_pane.list.focus()
+
+    # ---- reading the store --------------------------------------------------------------------
+
+    def request_refresh(self, *, reset: bool = False, delay: float = 0.0, alerts: bool = False) -> None:
+        """Re-read every pane in a worker; `reset` means the filter changed (cursor back to the top)."""
+        if reset:
+            self.generation += 1
+        if alerts:
+            self.check_alerts()
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        if delay:
+            self._refresh_timer = self.set_timer(delay, self._start_refresh)
+        else:
+            self._start_refresh()
+
+    def _view_query(self) -> ViewQuery:
+        window = self.config.settings.pane_rows
+        reset = self.generation != self._applied_generation
+        limits = {
+            pane_id: window if reset else max(window, min(len(pane.list.items), window * MAX_ROWS_FACTOR))
+            for pane_id, pane in self.panes.items()
+        }
+        return ViewQuery(
+            panes={pane_id: pane.scope for pane_id, pane in self.panes.items()},
+            limits=limits,
+            track_ids=self.track_ids,
+            now=self.clock(),
+            search=self.search_text,
+            unread_only=self.unread_only,
+            generation=self.generation,
+        )
+
+    def _start_refresh(self) -> None:
+        self._refresh_timer = None
+        self._refresh_worker(self._view_query())
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _refresh_worker(self, query: ViewQuery) -> None:
+        worker = get_current_worker()
+        try:
+            data = load_view(self.store, query)
+        except StoreError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._apply_view, data)
+
+    def _apply_view(self, data: ViewData) -> None:
+        if data.query.generation != self.generation:
+            return  # an answer for a filter that has since changed; the newer one is on its way
+        reset = data.query.generation != self._applied_generation
+        self._applied_generation = data.query.generation
+        focused = self.focused
+        for pane_id, pane in self.panes.items():
+            pane.show(
+                data.rows.get(pane_id, []),
+                unread=None if pane.scope == UNTRACKED else data.unread.get(pane.scope, 0),
+                hourly=data.hourly.get(pane_id, []),
+                search=self.search_text,
+                unread_only=self.unread_only,
+                reset=reset,
+                follow_head=focused is not pane.list,
+            )
+        self._update_tabs()
+        self.status_line.update_feeds(data.feeds, data.next_due)
+
+    def check_for_changes(self) -> None:
+        """Cheap poll of the database (PRAGMA data_version): reload only when someone else committed."""
+        try:
+            version = self.store.data_version()
+        except StoreError:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.request_refresh(alerts=True, delay=0.05)
+            self.status_panel.refresh_status()
+
+    @on(ItemList.NearEnd)
+    def _page_older(self, event: ItemList.NearEnd) -> None:
+        pane = event.item_list.parent
+        if not isinstance(pane, TrackPane) or pane.pane_id in self._paging or not pane.list.items:
+            return
+        self._paging.add(pane.pane_id)
+        self._page_worker(pane.pane_id, pane.scope, pane.list.items[-1], self._view_query())
+
+    @work(thread=True, exit_on_error=False)
+    def _page_worker(self, pane_id: str, scope: str, last: Item, query: ViewQuery) -> None:
+        limit = self.config.settings.pane_rows
+        try:
+            items = load_older(self.store, scope, last, query, limit)
+        except StoreError as exc:
+            items = []
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+        self.app.call_from_thread(self._apply_page, pane_id, query.generation, items, limit)
+
+    def _apply_page(self, pane_id: str, generation: int, items: list[Item], limit: int) -> None:
+        self._paging.discard(pane_id)
+        if generation != self.generation:
+            return
+        pane = self.panes[pane_id]
+        pane.list.append_items(items)
+        if len(items) < limit:
+            pane.list.exhausted = True
+
+    # ---- alerts -------------------------------------------------------------------------------
+
+    def check_alerts(self) -> None:
+        since, self._alert_mark = self._alert_mark, self.clock()
+        self._alert_worker(since, self._alert_mark)
+
+    @work(thread=True, group="alerts", exit_on_error=False)
+    def _alert_worker(self, since: datetime, now: datetime) -> None:
+        if not any(t.alerts for t in self.config.tracks):
+            return
+        if self._tagger is None:
+            from monitor.tagging import Tagger
+
+            self._tagger = Tagger(self.config.tracks)
+        hits: list[tuple[str, str, Item]] = []
+        try:
+            for item in self.store.fetched_since(since, limit=2000):
+                for track, phrase in self._tagger.alerts(item.tracks, item.title, item.summary):
+                    # claim_alert is atomic across processes: a viewer and a poller never both ring.
+                    if self.store.claim_alert(item.id, track, now):
+                        hits.append((track, phrase, item))
+        except StoreError:
+            return
+        if hits:
+            self.app.call_from_thread(self._show_alerts, hits)
+
+    def _show_alerts(self, hits: list[tuple[str, str, Item]]) -> None:
+        # One toast however many alerts: a first poll can match dozens, and toasts must not bury
+        # the panes (they never take focus either).
+        titles = {t.id: t.title for t in self.config.tracks}
+        if len(hits) == 1:
+            track, phrase, item = hits[0]
+            title = f"{titles.get(track, track)} alert"
+            message = f"“{phrase}”: {safe(item.title)} ({safe(item.source)})"
+        else:
+            title = f"{len(hits)} alerts"
+            lines = [
+                f"{titles.get(track, track)} “{phrase}”: {clip(safe(item.title), 90)} ({safe(item.source)})"
+                for track, phrase, item in hits[:MAX_ALERT_LINES]
+            ]
+            if len(hits) > MAX_ALERT_LINES:
+                lines.append(f"and {len(hits) - MAX_ALERT_LINES} more")
+            message = "\n".join(lines)
+        self.notify(message, title=title, severity="warning", timeout=ALERT_SECONDS, markup=False)
+        if self.config.settings.bell:
+            self.app.bell()
+
+    # ---- poller messages ----------------------------------------------------------------------
+
+    def on_poll_started(self, message: PollStarted) -> None:
+        self._poll_done = 0
+        self.status_line.polling = True
+        self.status_line.progress = (0, len(self.status_line.feeds))
+        self.status_line.refresh()
+
+    def on_feed_polled(self, message: FeedPolled) -> None:
+        self._poll_done += 1
+        self.status_line.progress = (self._poll_done, max(len(self.status_line.feeds), self._poll_done))
+        self.status_line.refresh()
+        if message.report.new_items or message.report.updated_items:
+            self.request_refresh(delay=POLL_REFRESH_DELAY, alerts=True)
+
+    def on_poll_finished(self, message: PollFinished) -> None:
+        from monitor.poller import offline_notice
+
+        report = message.report
+        notice = offline_notice(report)
+        self.status_line.polling = False
+        self.status_line.notice = notice
+        if notice and notice != self._last_notice:
+            self.notify(notice, severity="warning", markup=False)
+        self._last_notice = notice
+        self.request_refresh(alerts=True)
+        self.status_panel.refresh_status()
+
+    def on_poller_stopped(self, message: PollerStopped) -> None:
+        self.status_line.polling = False
+        self.status_line.stopped = safe(message.error)
+        self.status_line.refresh()
+        self.notify(f"the poller stopped: {safe(message.error)}", severity="error", markup=False, timeout=30)
+
+    # ---- focus and the "new since you looked" marks -------------------------------------------
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        widget = event.widget
+        if not (isinstance(widget, ItemList) and isinstance(widget.parent, TrackPane)):
+            return
+        pane = widget.parent
+        # Leaving a pane for another one is what "looked at" means; the search box, dialogs and
+        # other screens do not count, so their round trips keep the marks.
+        if self._reading is not None and self._reading is not pane:
+            self.mark_seen(self._reading)
+        self._reading = pane
+        if pane.pane_id != self.active:
+            self.active = pane.pane_id
+            self._apply_layout()
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        if event.widget is self.search_input:
+            self._apply_layout()
+
+    def mark_seen(self, pane: TrackPane) -> None:
+        """The reader has looked at this pane: rows that arrived until now lose their "new" mark."""
+        now = self.clock()
+        pane.list.new_after = now
+        pane.list.refresh()
+        # A busy database costs only the marks, which come back next time.
+        with contextlib.suppress(StoreError):
+            self.store.set_pane_seen(pane.pane_id, now)
+
+    def on_unmount(self) -> None:
+        if self._reading is not None:
+            self.mark_seen(self._reading)
+
+    # ---- keys ---------------------------------------------------------------------------------
+
+    def action_focus_track(self, index: int) -> None:
+        if index >= len(self.track_ids):
+            self.notify(
+                f"there is no track {index + 1}: {len(self.track_ids)} tracks are configured", markup=False
+            )
+            return
+        self.active = self.track_ids[index]
+        self.expanded = True
+        self._apply_layout()
+        self.call_after_refresh(self.focus_active)
+
+    def action_show_all_panes(self) -> None:
+        self.expanded = False
+        if self.active == ALL:
+            self.active = self.track_ids[0] if self.track_ids else ALL
+        self._apply_layout()
+        self.call_after_refresh(self.focus_active)
+
+    def action_all_view(self) -> None:
+        pane = self.panes[ALL]
+        if self.active == ALL and self.expanded:
+            scope = UNTRACKED if pane.scope == ALL else ALL
+            pane.set_title("Other (no track)" if scope == UNTRACKED else "All", scope)
+            self.request_refresh(reset=True)
+        self.active = ALL
+        self.expanded = True
+        self._apply_layout()
+        self.call_after_refresh(self.focus_active)
+
+    def action_search(self) -> None:
+        self.set_class(True, "-searching")
+        self.call_after_refresh(self.search_input.focus)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        if text != self.search_text:
+            self.search_text = text
+            self.request_refresh(reset=True, delay=SEARCH_DELAY)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.focus_active()
+
+    def action_clear_search(self) -> None:
+        had_search = bool(self.search_text)
+        self.search_text = ""
+        self.search_input.value = ""
+        self.set_class(False, "-searching")
+        if had_search:
+            self.request_refresh(reset=True)
+        self.call_after_refresh(self.focus_active)
+
+    def action_open_item(self) -> None:
+        item = self.current_item
+        if item is None:
+            self.notify("no item here", markup=False)
+            return
+        from monitor.tui.screens.item_detail import ItemDetailScreen
+
+        if not item.read:
+            self._set_read(item, True)
+        self.app.push_screen(
+            ItemDetailScreen(self.store, self.config, self.clock, item.id), lambda _: self.request_refresh()
+        )
+
+    def on_item_list_activated(self, event: ItemList.Activated) -> None:
+        self.action_open_item()
+
+    def action_open_link(self) -> None:
+        item = self.current_item
+        if item is not None:
+            open_link(self, item.link)
+
+    def action_copy_link(self) -> None:
+        item = self.current_item
+        if item is not None:
+            copy_link(self, item.link)
+
+    def _set_read(self, item: Item, read: bool) -> None:
+        try:
+            if read:
+                self.store.mark_cluster_read(item.id)
+            else:
+                self.store.set_read([item.id], False)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        for pane in self.panes.values():
+            pane.list.replace_item(replace(item, read=read))
+
+    def action_toggle_read(self) -> None:
+        item = self.current_item
+        if item is None:
+            return
+        self._set_read(item, not item.read)
+        self.request_refresh()
+
+    def action_mark_pane_read(self) -> None:
+        pane = self.active_pane
+        try:
+            if self.search_text or self.unread_only:
+                # A filtered pane: mark what the reader can see, not the whole track behind the filter.
+                count = self.store.set_read([item.id for item in pane.list.items], True)
+            else:
+                count = self.store.mark_track_read(pane.scope)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.notify(f"{pane.title}: {count} items marked read", markup=False)
+        self.request_refresh()
+
+    def action_toggle_star(self) -> None:
+        item = self.current_item
+        if item is None:
+            return
+        try:
+            self.store.set_starred(item.id, not item.starred)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        for pane in self.panes.values():
+            pane.list.replace_item(replace(item, starred=not item.starred))
+
+    def action_unread_only(self) -> None:
+        self.unread_only = not self.unread_only
+        self.notify("unread items only" if self.unread_only else "all items", markup=False, timeout=2)
+        self.request_refresh(reset=True)
+
+    def action_poll_now(self) -> None:
+        poll_now = getattr(self.app, "poll_now", None)
+        if poll_now is None or not poll_now():
+            self.notify("viewer mode: the separate `sitmon poll` process does the polling", markup=False)
+        elif self.status_line.polling:
+            self.notify("already polling; the next cycle starts when this one ends", markup=False)
+        else:
+            self.notify("polling every feed now", markup=False, timeout=3)
+
+    def action_feed_health(self) -> None:
+        from monitor.tui.screens.feed_health import FeedHealthScreen
+
+        self.app.push_screen(FeedHealthScreen(self.store, self.config, self.clock))
+
+    def action_toggle_panel(self) -> None:
+        self._panel = not self._panel_visible()
+        self._apply_layout()
+        if not self._panel and self.focused is self.status_panel:
+            self.call_after_refresh(self.focus_active)
+
+    def action_digest(self) -> None:
+        self._digest_worker(self.clock())
+
+    @work(thread=True, group="digest", exclusive=True, exit_on_error=False)
+    def _digest_worker(self, now: datetime) -> None:
+        try:
+            from monitor.digest import write_daily_digest
+        except ImportError:
+            self.app.call_from_thread(
+                self.notify, "digest not available in this build", severity="warning", markup=False
+            )
+            return
+        try:
+            path = write_daily_digest(self.store, self.config, now)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"digest failed: {exc}", severity="error", markup=False)
+            return
+        self.app.call_from_thread(
+            self.notify, f"digest written to {path}", title="Digest", markup=False, timeout=15
+        )
+
+
+def open_link(screen: Screen[Any], link: str | None) -> None:
+    """Open an item's link in the browser: http(s) only, never through a shell."""
+    if not link:
+        screen.notify("this item has no link", markup=False)
+        return
+    if not is_http_url(link):
+        screen.notify(
+            f"refused to open a link that is not http(s): {safe(link)[:200]}",
+            severity="warning",
+            markup=False,
+        )
+        return
+    # webbrowser.open can block while it starts a browser: keep it off the UI thread.
+    screen.run_worker(lambda: webbrowser.open(link), thread=True, group="browser", exit_on_error=False)
+    screen.notify(f"opening {safe(link)[:200]}", markup=False, timeout=3)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def copy_link(screen: Screen[Any], link: str | None) -> None:
+    if not link:
+        screen.notify("this item has no link", markup=False)
+        return
+    screen.app.copy_to_clipboard(link)
+    screen.notify(f"copied {safe(link)[:200]}", markup=False, timeout=3)

@@ -1,0 +1,297 @@
+"""A window of item rows drawn line by line: cost follows the screen height, not the number of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.color import Color
+from textual.content import Content
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.style import Style
+
+from monitor.models import Item
+from monitor.tui.format import safe, short_time
+
+NEAR_END_ROWS = 40
+"""Ask for older rows when the cursor comes this close to the last loaded row."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackBadge:
+    """How the All view marks an item's tracks."""
+
+    label: str
+    color: str
+
+
+class ItemList(ScrollView, can_focus=True):
+    """Rows of `time source title`, newest first, with a cursor that stays on its item across reloads."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "item-list--cursor",
+        "item-list--unread",
+        "item-list--read",
+        "item-list--new",
+        "item-list--star",
+        "item-list--time",
+        "item-list--source",
+        "item-list--extra",
+        "item-list--empty",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "up", show=False),
+        Binding("down,j", "cursor_down", "down", show=False),
+        Binding("pageup,ctrl+b", "page_up", "page up", show=False),
+        Binding("pagedown,ctrl+f,space", "page_down", "page down", show=False),
+        Binding("home,g", "first", "newest", show=False),
+        Binding("end,G", "last", "oldest loaded", show=False),
+    ]
+
+    @dataclass
+    class CursorMoved(Message):
+        """The cursor is on another item (or on none)."""
+
+        item_list: ItemList
+        item: Item | None
+
+    @dataclass
+    class NearEnd(Message):
+        """The cursor is close to the last loaded row: time to page in older rows."""
+
+        item_list: ItemList
+
+    @dataclass
+    class Activated(Message):
+        """A row was clicked twice (or chosen): open it."""
+
+        item_list: ItemList
+        item: Item
+
+    def __init__(
+        self,
+        *,
+        tz: tzinfo,
+        clock: Callable[[], datetime],
+        badges: Mapping[str, TrackBadge] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.tz = tz
+        self.clock = clock
+        self.badges = dict(badges or {})
+        """Track id -> badge; when set, each row shows its tracks (the All view)."""
+        self.items: list[Item] = []
+        self.cursor = 0
+        self.new_after: datetime | None = None
+        """Rows fetched after this moment are marked new."""
+        self.empty_text = "no items"
+        self.exhausted = False
+        """True once paging found no older rows."""
+        self._index: dict[str, int] = {}
+
+    # ---- data ---------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Item | None:
+        if 0 <= self.cursor < len(self.items):
+            return self.items[self.cursor]
+        return None
+
+    def set_items(self, items: Sequence[Item], *, reset: bool = False, follow_head: bool = False) -> int:
+        """Replace the rows. The cursor stays on its item and that item stays on the same screen line.
+
+        `reset` puts the cursor on the newest row (a new filter); `follow_head` keeps an untouched
+        cursor on the newest row (a pane nobody is reading). Returns how many rows appeared above
+        the cursor's item.
+        """
+        old = self.current
+        screen_line = self.cursor - round(self.scroll_y)
+        at_head = self.cursor == 0 and round(self.scroll_y) == 0
+        self.items = list(items)
+        self._index = {item.id: n for n, item in enumerate(self.items)}
+        if reset:
+            self.exhausted = False
+        moved_by = 0
+        if reset or not self.items or (follow_head and at_head):
+            cursor, scroll = 0, 0
+        elif old is not None and old.id in self._index:
+            cursor = self._index[old.id]
+            moved_by = cursor - (screen_line + round(self.scroll_y))
+            scroll = cursor - screen_line
+        else:
+            cursor = min(self.cursor, len(self.items) - 1)
+            scroll = round(self.scroll_y)
+        self.virtual_size = Size(0, len(self.items))
+        self.cursor = max(0, cursor)
+        self.scroll_to(
+            y=max(0, min(scroll, max(0, len(self.items) - self.scrollable_content_region.height))),
+            animate=False,
+            force=True,
+        )
+        self._keep_cursor_visible()
+        self.refresh()
+        if old is None or self.current is None or old.id != self.current.id:
+            self.post_message(self.CursorMoved(self, self.current))
+        return max(0, moved_by)
+
+    def append_items(self, items: Sequence[Item]) -> None:
+        """Add older rows at the end (paging); the view does not move."""
+        fresh = [item for item in items if item.id not in self._index]
+        if not fresh:
+            self.exhausted = True
+            return
+        start = len(self.items)
+        self.items.extend(fresh)
+        self._index.update((item.id, start + n) for n, item in enumerate(fresh))
+        self.virtual_size = Size(0, len(self.items))
+        self.refresh()
+
+    def replace_item(self, item: Item) -> None:
+        """Show a changed item (read, starred) in place."""
+        index = self._index.get(item.id)
+        if index is not None:
+            self.items[index] = item
+            self.refresh_line(index)
+
+    def index_of(self, item_id: str) -> int | None:
+        return self._index.get(item_id)
+
+    @property
+    def rows_above_view(self) -> int:
+        """Rows above the first visible line (newer items scrolled out of sight)."""
+        return round(self.scroll_y)
+
+    # ---- cursor -------------------------------------------------------------------------------
+
+    def move_cursor(self, row: int) -> None:
+        if not self.items:
+            return
+        row = max(0, min(row, len(self.items) - 1))
+        if row == self.cursor:
+            return
+        previous = self.cursor
+        self.cursor = row
+        self.refresh_line(previous)
+        self.refresh_line(row)
+        self._keep_cursor_visible()
+        self.post_message(self.CursorMoved(self, self.current))
+        if not self.exhausted and len(self.items) - row <= NEAR_END_ROWS:
+            self.post_message(self.NearEnd(self))
+
+    def go_to_item(self, item_id: str) -> bool:
+        index = self._index.get(item_id)
+        if index is None:
+            return False
+        self.move_cursor(index)
+        return True
+
+    def _keep_cursor_visible(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, force=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, force=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.items) - 1)
+
+    def on_click(self, event: Click) -> None:
+        row = round(self.scroll_y) + event.y
+        if 0 <= row < len(self.items):
+            self.focus()
+            if row == self.cursor and event.chain >= 2:
+                self.post_message(self.Activated(self, self.items[row]))
+            self.move_cursor(row)
+
+    def on_resize(self) -> None:
+        self._keep_cursor_visible()
+
+    # ---- drawing ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        row = round(self.scroll_y) + y
+        if row >= len(self.items):
+            if row == 0:
+                style = self.get_visual_style("item-list--empty")
+                content = Content(f" {self.empty_text}").truncate(width, pad=True)
+                return Strip(content.render_segments(style), width)
+            return Strip.blank(width, self.get_visual_style().rich_style)
+        cursor = row == self.cursor
+        base = self.get_visual_style("item-list--cursor") if cursor else self.get_visual_style()
+        content = self.row_content(self.items[row], width)
+        return Strip(content.render_segments(base), width)
+
+    def _part(self, name: str) -> Style:
+        return self.get_visual_style(name, partial=True)
+
+    def source_width(self, width: int) -> int:
+        return max(8, min(18, width // 6))
+
+    def row_content(self, item: Item, width: int) -> Content:
+        """One row, built from plain strings and styles: feed text is never read as markup."""
+        # fetched_at has whole seconds; compare at that resolution so a row stored in the same second
+        # as the baseline still counts as arrived.
+        new = self.new_after is not None and item.fetched_at >= self.new_after.replace(microsecond=0)
+        mark = (
+            ("+", self._part("item-list--new"))
+            if new
+            else (("•", self._part("item-list--unread")) if not item.read else (" ", Style()))
+        )
+        star = ("★", self._part("item-list--star")) if item.starred else (" ", Style())
+        text_style = self._part("item-list--unread" if not item.read else "item-list--read")
+        parts: list[str | tuple[str, str | Style] | Content] = [
+            mark,
+            star,
+            (short_time(item.published, self.tz, self.clock()), self._part("item-list--time")),
+            " ",
+        ]
+        if self.badges:
+            badge = next((self.badges[t] for t in item.tracks if t in self.badges), None)
+            if badge is None:
+                parts.append(("·  ", self._part("item-list--extra")))
+            else:
+                parts.append(
+                    (badge.label[:3].ljust(3), Style(foreground=Color.parse(badge.color), bold=True))
+                )
+            parts.append(" ")
+        source_width = self.source_width(width)
+        source = Content.styled(safe(item.source), self._part("item-list--source"))
+        parts += [source.truncate(source_width, ellipsis=True, pad=True), " "]
+        prefix = Content.assemble(*parts)
+        # The outlet count stays visible however long the title: the title gives way, not the badge.
+        suffix = (
+            Content.styled(f" ×{item.cluster_size}", self._part("item-list--extra"))
+            if item.cluster_size > 1
+            else Content("")
+        )
+        room = width - prefix.cell_length - suffix.cell_length
+        title = Content.styled(safe(item.title), text_style).truncate(max(0, room), ellipsis=True)
+        return Content.assemble(prefix, title, suffix).truncate(width, pad=True)
