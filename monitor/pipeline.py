@@ -11,12 +11,18 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from monitor.clean import clean_entry, clean_feed_title
 from monitor.config import TrackConfig
 from monitor.models import CleanEntry
-from monitor.parse import ParseError, parse_feed
-from monitor.tagging import Tagger
+
+if TYPE_CHECKING:
+    from monitor.tagging import Tagger
+
+WORKER_MODULES = ("monitor.parse", "monitor.clean", "monitor.tagging")
+"""Imported by the workers (the fork server preloads them), not by the polling process: lxml, feedparser
+and the tagger cost about a tenth of a second to import, and a poll where every feed answers 304 never
+parses anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,10 @@ class WorkerFailure:
     message: str
 
 
+QUEUED_PER_WORKER = 2
+"""Feeds handed to each worker at once: the next body is already waiting when a worker finishes, instead
+of the worker idling through a round trip to the busy parent process."""
+
 HARD_DEADLINE_SLACK = 15.0
 """Extra seconds the parent waits beyond `parse_timeout` before killing the pool: covers worker start-up,
 and catches a parser stuck in C code where the in-worker alarm cannot interrupt it."""
@@ -64,6 +74,8 @@ def _process_with_deadline(
     timeout: float, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
 ) -> ProcessedFeed | WorkerFailure:
     """Worker entry point: the alarm measures this feed's own parse time, not time spent queued."""
+    from monitor.parse import ParseError
+
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
@@ -76,7 +88,16 @@ def _process_with_deadline(
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _parse_error(kind: str, message: str) -> Exception:
+    # Built on demand: the polling process loads monitor.parse only when a parse has failed.
+    from monitor.parse import ParseError
+
+    return ParseError(kind, message)
+
+
 def _init_worker(tracks: Sequence[TrackConfig]) -> None:
+    from monitor.tagging import Tagger
+
     global _TAGGER
     _TAGGER = Tagger(tracks)
 
@@ -90,6 +111,9 @@ def process_body(
     tagger: Tagger | None = None,
 ) -> ProcessedFeed:
     """Parse, clean and tag one feed body; pure, so tests and benchmarks call it directly."""
+    from monitor.clean import clean_entry, clean_feed_title
+    from monitor.parse import parse_feed
+
     tagger = tagger or _TAGGER
     assert tagger is not None, "worker not initialised"
     parsed = parse_feed(body, content_type=content_type, url=base_url)
@@ -118,7 +142,13 @@ class ParsePool:
         self._timeout = timeout
         self._workers = workers or max(1, min(2, os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
-        self._slots = asyncio.Semaphore(self._workers)
+        self._slots = asyncio.Semaphore(self._workers * QUEUED_PER_WORKER)
+        # The fork server imports the parser once and every worker is forked from it ready to run, instead
+        # of each worker importing lxml, feedparser and the tagger itself. Set before the server starts
+        # (the TUI starts it early); it is a per-process setting and this is the only pool.
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["__main__", __name__, *WORKER_MODULES]
+        )
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -129,12 +159,20 @@ class ParsePool:
             )
         return self._pool
 
+    def start(self) -> None:
+        """Start the workers now, before the first body arrives, when bodies are all but certain (feeds
+        with no validators always answer in full); otherwise the pool starts with the first body."""
+        pool = self._ensure()
+        for _ in range(self._workers):
+            pool.submit(os.getpid)
+
     async def process(
         self, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
     ) -> ProcessedFeed:
         """Raises ParseError for unusable documents and ParseTimeout when the deadline passes."""
         loop = asyncio.get_running_loop()
-        # One task per worker at a time, so a task's hard deadline never includes time queued in the pool.
+        # At most QUEUED_PER_WORKER tasks per worker, so a task waits behind at most one other parse
+        # (itself bounded by the in-worker alarm) and the hard deadline below allows for that wait.
         async with self._slots:
             for attempt in range(2):
                 pool = self._ensure()
@@ -142,7 +180,9 @@ class ParsePool:
                     pool, _process_with_deadline, self._timeout, body, content_type, base_url, feed_url, now
                 )
                 try:
-                    outcome = await asyncio.wait_for(future, self._timeout + HARD_DEADLINE_SLACK)
+                    outcome = await asyncio.wait_for(
+                        future, QUEUED_PER_WORKER * self._timeout + HARD_DEADLINE_SLACK
+                    )
                 except TimeoutError:
                     self._kill()
                     raise ParseTimeout(f"parser gave up after {self._timeout:g} s (worker stopped)") from None
@@ -151,12 +191,12 @@ class ParsePool:
                     # restart once, then report the feed as failing.
                     self._kill()
                     if attempt:
-                        raise ParseError("parse-error", "parser process crashed") from None
+                        raise _parse_error("parse-error", "parser process crashed") from None
                     continue
                 if isinstance(outcome, WorkerFailure):
                     if outcome.kind == "timeout":
                         raise ParseTimeout(outcome.message)
-                    raise ParseError(outcome.kind, outcome.message)
+                    raise _parse_error(outcome.kind, outcome.message)
                 return outcome
         raise AssertionError("unreachable")
 

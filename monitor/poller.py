@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, ParamSpec, TypeVar
 
 from monitor.config import Config
 from monitor.fetch import Fetcher
@@ -25,16 +27,22 @@ from monitor.models import (
     FetchResult,
     PollReport,
 )
-from monitor.parse import ParseError
+from monitor.negotiation import record_daily_history
 from monitor.pipeline import ParsePool, ParseTimeout, ProcessedFeed
 from monitor.schedule import next_poll
-from monitor.store import Store, StoreError
+from monitor.store import SaveResult, Store, StoreError
+from monitor.store.items import PollSave
 from monitor.urls import redact
 
 PERMANENT_REDIRECTS_TO_MOVE = 3
 """Polls in a row that must answer with the same permanent redirect before we fetch the target directly."""
 
+MAX_SAVES_PER_COMMIT = 64
+"""Most feeds stored in one transaction when saves queue up behind the writer."""
+
 Clock = Callable[[], datetime]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -88,6 +96,48 @@ class PollerLock:
         self.release()
 
 
+class _SaveQueue:
+    """Feed saves of one poll, written in order on the store thread; saves that queue up while a
+    transaction is being written share the next one (one commit for many feeds instead of one each)."""
+
+    def __init__(
+        self, store: Store, run: Callable[..., asyncio.Future[list[SaveResult | StoreError]]]
+    ) -> None:
+        self._store = store
+        self._run = run
+        self._pending: list[tuple[PollSave, asyncio.Future[SaveResult]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def save(self, save: PollSave) -> SaveResult:
+        """Store one feed's poll; raises StoreError when that feed could not be stored."""
+        future: asyncio.Future[SaveResult] = asyncio.get_running_loop().create_future()
+        self._pending.append((save, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch = self._pending[:MAX_SAVES_PER_COMMIT]
+            del self._pending[:MAX_SAVES_PER_COMMIT]
+            try:
+                results = await self._run(self._store.save_polls, [save for save, _ in batch])
+            except BaseException as exc:  # a bug, or cancellation: every waiting feed must hear of it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, StoreError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
 class Poller:
     """Polls the configured feeds into the store. The TUI and `sitmon poll` both drive this one class."""
 
@@ -109,9 +159,24 @@ class Poller:
         self.after_store: list[Callable[[list[str]], None]] = []
         """Hooks run (in a worker thread) with the ids of new items after each feed is stored."""
         self._feeds_synced = False
+        self._store_thread: ThreadPoolExecutor | None = None
+        self._saves: _SaveQueue | None = None
 
     def close(self) -> None:
         self.pool.close()
+        thread, self._store_thread = self._store_thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
+
+    def _in_store_thread(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+        # Every store call of a poll runs on this one thread: writers in several threads would queue on
+        # SQLite's write lock, whose busy handler sleeps in steps of up to 100 ms instead of waking
+        # when the lock is free. One thread also means one connection for the whole cycle.
+        if self._store_thread is None:
+            self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitmon-store")
+        return asyncio.get_running_loop().run_in_executor(
+            self._store_thread, functools.partial(fn, *args, **kwargs)
+        )
 
     def sync_feeds(self) -> None:
         self.store.sync_feeds(self.config.feeds, self.clock())
@@ -120,20 +185,27 @@ class Poller:
     async def poll_once(self, *, force: bool = False, only: list[str] | None = None) -> PollReport:
         """Poll every feed that is due (or all, with `force`); one bad feed never stops the others."""
         if not self._feeds_synced:
-            await asyncio.to_thread(self.sync_feeds)
+            await self._in_store_thread(self.sync_feeds)
         started = self.clock()
-        due = await asyncio.to_thread(self.store.due_feeds, started, force=force)
+        due = await self._in_store_thread(self.store.due_feeds, started, force=force)
         if only is not None:
             due = [state for state in due if state.url in only]
         reports: list[FeedPollReport] = []
+        if any(state.etag is None and state.last_modified is None for state in due):
+            # A feed without validators answers with a body: start the parse workers while fetching.
+            self.pool.start()
         if due:
+            self._saves = _SaveQueue(self.store, self._in_store_thread)
             async with Fetcher(self.config.settings) as fetcher:
                 reports = list(await asyncio.gather(*(self._poll_feed(fetcher, state) for state in due)))
+        # Once per cycle, so the panel's 30-day strip and the digest's "what changed" have a row per day.
+        with contextlib.suppress(StoreError):
+            await asyncio.to_thread(record_daily_history, self.store, self.config, self.clock())
         if self.config.settings.retention_days:
             cutoff = self.clock() - timedelta(days=self.config.settings.retention_days)
             # Retention retries next cycle; a full disk is already reported per feed.
             with contextlib.suppress(StoreError):
-                await asyncio.to_thread(self.store.purge_older_than, cutoff)
+                await self._in_store_thread(self.store.purge_older_than, cutoff)
         return PollReport(started=started, finished=self.clock(), feeds=reports)
 
     async def _poll_feed(self, fetcher: Fetcher, state: FeedState) -> FeedPollReport:
@@ -172,13 +244,19 @@ class Poller:
             processed: ProcessedFeed = await self.pool.process(
                 result.body, result.content_type, result.final_url or fetch_url, state.url, now
             )
-        except ParseError as exc:
+        except ParseTimeout as exc:
+            return await self._record_error(state, result, now, ErrorKind.PARSE, str(exc))
+        except Exception as exc:
+            # Imported here: lxml and feedparser load in the parse workers, and in this process only
+            # once a parse has failed, so a poll where every feed answers 304 never imports them.
+            from monitor.parse import ParseError
+
+            if not isinstance(exc, ParseError):
+                raise
             kind = {"empty-body": ErrorKind.EMPTY, "not-a-feed": ErrorKind.NOT_A_FEED}.get(
                 exc.kind, ErrorKind.PARSE
             )
             return await self._record_error(state, result, now, kind, exc.message)
-        except ParseTimeout as exc:
-            return await self._record_error(state, result, now, ErrorKind.PARSE, str(exc))
         new_state = self._success_state(
             state, now, validators, redirect_target, redirect_count, processed.malformed
         )
@@ -188,14 +266,8 @@ class Poller:
             )
         source = self._source_name(state, processed.title)
         try:
-            saved = await asyncio.to_thread(
-                self.store.save_poll,
-                new_state,
-                entries=processed.entries,
-                tags=processed.tags,
-                source=source,
-                now=now,
-                feed_title=processed.title,
+            saved = await self._save_queue().save(
+                PollSave(new_state, now, processed.entries, processed.tags, source, processed.title)
             )
         except StoreError as exc:
             return FeedPollReport(
@@ -203,7 +275,7 @@ class Poller:
             )
         if saved.new_ids:
             for hook in self.after_store:
-                await asyncio.to_thread(hook, saved.new_ids)
+                await self._in_store_thread(hook, saved.new_ids)
         status = FeedStatus.OK
         return FeedPollReport(
             state.url,
@@ -296,7 +368,12 @@ class Poller:
         )
 
     async def _save(self, state: FeedState, *, now: datetime, not_modified: bool) -> None:
-        await asyncio.to_thread(self.store.save_poll, state, now=now, not_modified=not_modified)
+        await self._save_queue().save(PollSave(state, now, not_modified=not_modified))
+
+    def _save_queue(self) -> _SaveQueue:
+        if self._saves is None:
+            self._saves = _SaveQueue(self.store, self._in_store_thread)
+        return self._saves
 
     async def run_forever(
         self,

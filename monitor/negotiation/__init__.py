@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from monitor.negotiation.engine import (
     StatusEngine,
+    analyse_new_items,
     compute_statuses,
     record_daily_history,
     status_changes,
@@ -33,6 +34,7 @@ __all__ = [
     "OverrideChange",
     "StatusEngine",
     "TrackStatus",
+    "analyse_new_items",
     "analyst_name",
     "clear_override",
     "compute_statuses",

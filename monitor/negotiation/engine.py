@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -12,41 +13,85 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config
-from monitor.models import Item
 from monitor.negotiation.model import (
     ARROWS,
     STATUS_RANK,
     HistoryEntry,
+    ItemRef,
     Movement,
     Override,
     TrackStatus,
 )
-from monitor.negotiation.signals import Analysis, Reader
+from monitor.negotiation.reads import analyse_new_items, analysis_of, ensure_read, reader_for, stamp
+from monitor.negotiation.sliding import OTHERS, PRIORITY, SlidingScores
 from monitor.negotiation_config import NegotiationTrack
 
 if TYPE_CHECKING:
     from monitor.store import Store
 
-OTHERS = ("agreement", "stalled", "breakdown", "escalation")
-"""The signals `talks` has to outscore by `talks_share`."""
+__all__ = [
+    "OTHERS",
+    "PRIORITY",
+    "TONE",
+    "StatusEngine",
+    "age",
+    "analyse_new_items",
+    "analysis_of",
+    "compute_statuses",
+    "day_end",
+    "reader_for",
+    "record_daily_history",
+    "status_changes",
+    "status_json",
+]
+
 TONE = {"agreement": 2.0, "talks": 1.0, "stalled": -1.0, "breakdown": -2.0, "escalation": -3.0}
 """How good each signal is for the diplomacy; the weighted mean is the window's tone."""
-PRIORITY = {"breakdown": 4, "escalation": 3, "agreement": 2, "stalled": 1, "talks": 0}
-"""Tie-break between equally strong signals: the one an analyst most needs to see."""
-ITEM_LIMIT = 100_000
-"""Rows per track and time slice read from the store; far above any real window."""
-_CACHE_SIZE = 50_000
 
 
-@dataclass(frozen=True, slots=True)
+_WEIGHTS: dict[str, dict[str, float]] = {}
+"""Parsed weights by their stored text: a few hundred distinct values cover a year of items."""
+_WEIGHTS_KEPT = 20_000
+
+
+def _weights(text: str) -> dict[str, float]:
+    parsed = _WEIGHTS.get(text)
+    if parsed is None:
+        if len(_WEIGHTS) >= _WEIGHTS_KEPT:
+            _WEIGHTS.clear()
+        parsed = _WEIGHTS[text] = json.loads(text)
+    return parsed
+
+
 class _Entry:
-    """One stored item and what it contributes to each track."""
+    """One stored reading: an item's weights for one track, and (decoded on demand) what it shows."""
 
-    ts: int
-    item: Item
-    contributions: dict[str, dict[str, float]]
-    """Track -> signal -> the item's weight for it."""
-    analysis: Analysis
+    __slots__ = ("_detail", "raw", "rowid", "source", "ts", "weights")
+
+    def __init__(self, ts: int, rowid: int, source: str, weights: str, detail: str) -> None:
+        self.ts = ts
+        self.rowid = rowid
+        self.source = source
+        self.raw = weights
+        self.weights = _weights(weights)
+        """Signal -> the item's weight for it (dict order is the order the item first carried each);
+        shared between entries with the same weights, so never changed."""
+        self._detail: str | dict[str, list[Any]] = detail
+
+    @property
+    def detail(self) -> dict[str, list[Any]]:
+        # Most entries only ever need their weights (the `since` walk); decode the rest when shown.
+        if isinstance(self._detail, str):
+            self._detail = json.loads(self._detail)
+        return self._detail  # type: ignore[return-value]
+
+    def mentions(self) -> list[list[str]]:
+        """[signal, words] for each mention, in reading order."""
+        return self.detail.get("m", [])
+
+    def names(self, key: str) -> list[str]:
+        """Actors ("a"), venues ("v") or upcoming sentences ("u")."""
+        return self.detail.get(key, [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,104 +104,85 @@ class _Scores:
     support: dict[str, list[tuple[float, _Entry]]]
 
 
-# Reading an item costs sentence splitting and tagging: keep the result per configuration and item
-# text, so the TUI's refresh after each poll only reads what is new.
-_READERS: OrderedDict[int, tuple[Config, Reader]] = OrderedDict()
-_ANALYSES: OrderedDict[tuple[int, str, int], Analysis] = OrderedDict()
-# The TUI computes in a worker thread while the poller may record history in another.
-_CACHE_LOCK = threading.Lock()
-
-
-def reader_for(config: Config) -> Reader:
-    key = id(config)
-    with _CACHE_LOCK:
-        hit = _READERS.get(key)
-        if hit is not None and hit[0] is config:
-            _READERS.move_to_end(key)
-            return hit[1]
-    reader = Reader(config)
-    with _CACHE_LOCK:
-        _READERS[key] = (config, reader)  # holding the config keeps its id from being reused
-        while len(_READERS) > 4:
-            _READERS.popitem(last=False)
-    return reader
-
-
-def _analyse(reader: Reader, item: Item) -> Analysis:
-    key = (id(reader.config), item.id, hash((item.title, item.summary, item.tracks)))
-    with _CACHE_LOCK:
-        hit = _ANALYSES.get(key)
-        if hit is not None:
-            _ANALYSES.move_to_end(key)
-            return hit
-    analysis = reader.read(item)
-    with _CACHE_LOCK:
-        _ANALYSES[key] = analysis
-        while len(_ANALYSES) > _CACHE_SIZE:
-            _ANALYSES.popitem(last=False)
-    return analysis
-
-
-def analysis_of(config: Config, item: Item) -> Analysis:
-    """What the engine read in one item (cached): the mentions per track, upcoming events, names."""
-    return _analyse(reader_for(config), item)
-
-
 class StatusEngine:
-    """Statuses at any moment over one store; loads and reads items lazily and only once."""
+    """Statuses at any moment over one store, from the stored readings; loads each track's rows
+    lazily and only once (making sure the items they cover have been read)."""
 
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
         self.reader = reader_for(config)
         self.tracks: dict[str, NegotiationTrack] = self.reader.tracks
-        self._entries: list[_Entry] = []
-        self._keys: list[int] = []
-        self._ids: set[str] = set()
-        self._loaded: tuple[int, int] | None = None
+        self._entries: dict[str, list[_Entry]] = {}
+        self._keys: dict[str, list[int]] = {}
+        self._loaded: dict[str, tuple[int, int]] = {}
+        self._read: tuple[int, int] | None = None
 
     # ---- loading ----------------------------------------------------------------------------------
 
-    def _ensure(self, start: int, end: int) -> None:
-        """Make sure tracked items published in [start, end) are loaded (epoch seconds)."""
-        if self._loaded is None:
-            self._load(start, end)
-            self._loaded = (start, end)
+    def _ensure(self, track: str, start: int, end: int) -> None:
+        """Make sure the track's rows for items published in [start, end) are loaded (epoch seconds)."""
+        loaded = self._loaded.get(track)
+        if loaded is None:
+            self._load(track, start, end)
+            self._loaded[track] = (start, end)
             return
-        lo, hi = self._loaded
+        lo, hi = loaded
         if start < lo:
-            self._load(start, lo)
+            self._load(track, start, lo)
         if end > hi:
-            self._load(hi, end)
-        self._loaded = (min(lo, start), max(hi, end))
+            self._load(track, hi, end)
+        self._loaded[track] = (min(lo, start), max(hi, end))
 
-    def _load(self, start: int, end: int) -> None:
+    def _ensure_read(self, start: int, end: int) -> None:
+        # Reading is per item, not per track: once per range for the whole engine.
+        if self._read is None:
+            ensure_read(self.store, self.config, start, end)
+            self._read = (start, end)
+            return
+        lo, hi = self._read
+        if start < lo:
+            ensure_read(self.store, self.config, start, lo)
+        if end > hi:
+            ensure_read(self.store, self.config, hi, end)
+        self._read = (min(lo, start), max(hi, end))
+
+    def _load(self, track: str, start: int, end: int) -> None:
         if end <= start:
             return
-        since, until = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
-        new: list[_Entry] = []
-        # Every item filed under any track; a sentence may still speak of another track.
-        for track in self.config.track_ids:
-            for item in self.store.query_items(track=track, since=since, until=until, limit=ITEM_LIMIT):
-                if item.id in self._ids:
-                    continue
-                self._ids.add(item.id)
-                analysis = _analyse(self.reader, item)
-                contributions = {t: c for t in self.tracks if (c := analysis.contributions(t))}
-                new.append(_Entry(int(item.published.timestamp()), item, contributions, analysis))
-        if new:
-            self._entries = sorted([*self._entries, *new], key=lambda e: (e.ts, e.item.rowid))
-            self._keys = [e.ts for e in self._entries]
+        self._ensure_read(start, end)
+        new = [_Entry(*row) for row in self.store.signal_rows(track, start, end)]
+        if not new:
+            return
+        old = self._entries.get(track, [])
+        # Loaded ranges never overlap, so the rows go before or after what is loaded.
+        merged = new + old if old and new[-1].ts < old[0].ts else old + new
+        if old and not (new[-1].ts < old[0].ts or old[-1].ts < new[0].ts):
+            merged.sort(key=lambda e: (e.ts, e.rowid))
+        self._entries[track] = merged
+        self._keys[track] = [e.ts for e in merged]
+
+    def release_before(self, moment: int) -> None:
+        """Forget loaded rows published before `moment` (they are loaded again if asked for)."""
+        for track, (lo, hi) in list(self._loaded.items()):
+            if lo >= moment:
+                continue
+            keys = self._keys.get(track, [])
+            cut = bisect.bisect_left(keys, moment)
+            self._entries[track] = self._entries.get(track, [])[cut:]
+            self._keys[track] = keys[cut:]
+            self._loaded[track] = (min(moment, hi), hi)
 
     def _span(self, track: str) -> int:
         return int(self.tracks[track].tuning.window_days * 86400)
 
     def _between(self, track: str, start: int, at: int) -> list[_Entry]:
         """Entries with a signal for `track`, published in (start, at], oldest first."""
-        self._ensure(start, at + 1)
-        lo = bisect.bisect_right(self._keys, start)
-        hi = bisect.bisect_right(self._keys, at)
-        return [e for e in self._entries[lo:hi] if track in e.contributions]
+        self._ensure(track, start, at + 1)
+        keys = self._keys.get(track, [])
+        lo = bisect.bisect_right(keys, start)
+        hi = bisect.bisect_right(keys, at)
+        return self._entries.get(track, [])[lo:hi]
 
     def _window(self, track: str, at: int) -> list[_Entry]:
         """Entries counted at moment `at`: published in (at - window, at]."""
@@ -171,9 +197,8 @@ class StatusEngine:
         per_source: dict[tuple[str, str], list[tuple[float, _Entry]]] = {}
         for entry in self._window(track, at):
             decay = 0.5 ** ((at - entry.ts) / half_life)
-            source = entry.item.source or entry.item.feed_url
-            for signal, value in entry.contributions[track].items():
-                per_source.setdefault((signal, source), []).append((value * decay, entry))
+            for signal, value in entry.weights.items():
+                per_source.setdefault((signal, entry.source), []).append((value * decay, entry))
         scores = dict.fromkeys(TONE, 0.0)
         support: dict[str, list[tuple[float, _Entry]]] = {}
         for (signal, _source), values in per_source.items():
@@ -193,10 +218,8 @@ class StatusEngine:
 
     # ---- since --------------------------------------------------------------------------------------
 
-    def since(self, track: str, at: int, current: str) -> datetime | None:
-        """When `current` began to hold, walking back over the moments the status can change: an
-        item arriving, an item leaving the window, or the strongest signal fading below quiet.
-        None when it held for the whole lookback (or there is nothing to go on)."""
+    def _events(self, track: str, at: int) -> tuple[list[int], list[int], int] | None:
+        """(entry times, moments the status can change newest first, lookback start) for `since`."""
         tuning = self.tracks[track].tuning
         span = self._span(track)
         start = at - int(tuning.lookback_days * 86400)
@@ -205,24 +228,88 @@ class StatusEngine:
         events.update(ts + span for ts in stamps if start <= ts + span <= at)
         if not events:
             return None
-        half_life = tuning.half_life_hours * 3600
+        return stamps, sorted(events, reverse=True), start
+
+    def _exact(self, track: str, event: int) -> tuple[str, int]:
+        tuning = self.tracks[track].tuning
+        scored = self.scores_at(track, event)
+        return scored.status, event + _fade_seconds(
+            scored.top, tuning.quiet_below, tuning.half_life_hours * 3600
+        )
+
+    def since(self, track: str, at: int, current: str) -> datetime | None:
+        """When `current` began to hold, walking back over the moments the status can change: an
+        item arriving, an item leaving the window, or the strongest signal fading below quiet.
+        None when it held for the whole lookback (or there is nothing to go on).
+
+        The walk visits every such moment of the lookback (thousands for a busy track). Each is
+        scored incrementally (SlidingScores), only a moment too close to call there is scored
+        exactly, and what each moment gave is remembered for the next call while the items around
+        it are unchanged (the panel's refresh after a poll scores only the new moments): the answer
+        is always the exact walk's (`since_exact`)."""
+        found = self._events(track, at)
+        if found is None:
+            return None
+        stamps, events, start = found
+        span = self._span(track)
+        entries = self._between(track, start - span, at)
+        memo = _memo(self.store, self.config, track, self.tracks[track])
+        keys = [(e.ts, e.rowid, e.source, e.raw) for e in entries]
+        with memo.lock:
+            moments = _Moments(self, track, entries, at, memo.usable(keys, start - span, at, span))
+            try:
+                return self._walk(moments, events, at, current, stamps, start)
+            finally:
+                memo.keep(keys, start - span, at, moments.verdicts)
+
+    def _walk(
+        self, moments: _Moments, events: list[int], at: int, current: str, stamps: list[int], start: int
+    ) -> datetime | None:
         above: int | None = None
-        for event in sorted(events, reverse=True):
-            scored = self.scores_at(track, event)
-            fade = event + _fade_seconds(scored.top, tuning.quiet_below, half_life)
+        for event in events:
+            status, early, late = moments.verdict(event)
             if current == "quiet":
-                if scored.status != "quiet":
+                if status != "quiet":
+                    if early != late:
+                        status, early = moments.exact(event)
+                    return _dt(min(early, at))
+            else:
+                if status != current:
+                    return _dt(above) if above is not None else _dt(at)
+                if above is not None and status != "quiet":
+                    if early < above <= late:  # the fade lands too close to `above` to call here
+                        _, early = moments.exact(event)
+                        late = early
+                    if late < above:
+                        return _dt(above)
+            above = event
+        return self._before_all(current, stamps, events, start)
+
+    def since_exact(self, track: str, at: int, current: str) -> datetime | None:
+        """`since` scoring every moment exactly: the reference the incremental walk must match."""
+        found = self._events(track, at)
+        if found is None:
+            return None
+        stamps, events, start = found
+        above: int | None = None
+        for event in events:
+            status, fade = self._exact(track, event)
+            if current == "quiet":
+                if status != "quiet":
                     return _dt(min(fade, at))
             else:
-                if scored.status != current:
+                if status != current:
                     return _dt(above) if above is not None else _dt(at)
-                if above is not None and scored.status != "quiet" and fade < above:
+                if above is not None and status != "quiet" and fade < above:
                     return _dt(above)
             above = event
-        earliest = min(events)
+        return self._before_all(current, stamps, events, start)
+
+    @staticmethod
+    def _before_all(current: str, stamps: list[int], events: list[int], start: int) -> datetime | None:
         if current != "quiet" and stamps and stamps[0] >= start:
             # Nothing before the first item: the status began with it.
-            return _dt(earliest)
+            return _dt(min(events))
         return None
 
     # ---- the whole picture ----------------------------------------------------------------------------
@@ -254,26 +341,30 @@ class StatusEngine:
         before = self.scores_at(track, at - int(tuning.momentum_hours * 3600))
         momentum = _momentum(before, now, tuning.momentum_margin)
         window = self._window(track, at)
-        evidence = [entry.item.id for _, entry in _unique(now.support.get(now.status, []))][
-            : tuning.max_evidence
-        ]
-        movement = _last_movement(window, track)
-        if full and movement is None:
-            movement = _last_movement(self._between(track, at - int(tuning.lookback_days * 86400), at), track)
+        cited = [entry.rowid for _, entry in _unique(now.support.get(now.status, []))][: tuning.max_evidence]
+        moved = _last_movement(window)
+        if full and moved is None:
+            moved = _last_movement(self._between(track, at - int(tuning.lookback_days * 86400), at))
+        refs = self.store.item_refs([*cited, *([moved[0].rowid] if moved else [])])
+        evidence = [refs[rowid].id for rowid in cited if rowid in refs]
+        movement = None
+        if moved is not None and moved[0].rowid in refs:
+            ref: ItemRef = refs[moved[0].rowid]
+            movement = Movement(ref.published, ref.title, ref.source, ref.link, ref.id, moved[1])
         actors: list[str] = []
         venues: list[str] = []
         upcoming: list[str] = []
         since = None
         if full:
             since = self.since(track, at, now.status)
-            actors = _ranked(entry.analysis.actors.get(track, []) for entry in window)
-            venues = _ranked(entry.analysis.venues.get(track, []) for entry in window)
+            actors = _ranked(entry.names("a") for entry in window)
+            venues = _ranked(entry.names("v") for entry in window)
             fresh = at - int(tuning.upcoming_days * 86400)
             seen: set[str] = set()
             for entry in reversed(window):
                 if entry.ts < fresh:
                     break
-                for sentence in entry.analysis.upcoming.get(track, []):
+                for sentence in entry.names("u"):
                     key = " ".join(sentence.lower().split())
                     if key not in seen:
                         seen.add(key)
@@ -286,7 +377,7 @@ class StatusEngine:
             momentum=momentum,
             arrow=ARROWS[momentum],
             since=since,
-            rationale=_rationale(now, track, tuning.window_days, at),
+            rationale=_rationale(now, tuning.window_days, at),
             last_movement=movement,
             evidence=evidence,
             actors=actors,
@@ -296,6 +387,135 @@ class StatusEngine:
             scores={k: round(v, 3) for k, v in now.scores.items()},
             as_of=as_of,
         )
+
+
+# ---- since: scored moments, remembered ------------------------------------------------------------
+
+Verdict = tuple[str, int, int]
+"""(status, earliest fade, latest fade) at one moment; the fade is exact when both are equal."""
+Key = tuple[int, int, str, str]
+"""What a moment's status takes from one row: published, item rowid, source, weights."""
+
+
+class _Moments:
+    """The status at the moments of one `since` walk: remembered, incremental, or exact."""
+
+    def __init__(
+        self, engine: StatusEngine, track: str, entries: list[_Entry], at: int, known: dict[int, Verdict]
+    ) -> None:
+        self.engine = engine
+        self.track = track
+        self.entries = entries
+        self.at = at
+        self.verdicts = known
+        self._sliding: SlidingScores | None = None
+        self._tried = False
+
+    def _scorer(self) -> SlidingScores | None:
+        # Made at the first moment not remembered: a refresh that remembers them all never builds it.
+        if not self._tried:
+            self._tried = True
+            tuning = self.engine.tracks[self.track].tuning
+            half_life = tuning.half_life_hours * 3600
+            oldest = self.entries[0].ts if self.entries else self.at
+            if SlidingScores.applicable(self.entries, newest=self.at, oldest=oldest, half_life=half_life):
+                self._sliding = SlidingScores(
+                    self.entries,
+                    newest=self.at,
+                    span=self.engine._span(self.track),
+                    half_life=half_life,
+                    same_source_weight=tuning.same_source_weight,
+                    quiet_below=tuning.quiet_below,
+                    talks_share=tuning.talks_share,
+                )
+        return self._sliding
+
+    def verdict(self, event: int) -> Verdict:
+        """Moments are asked newest first."""
+        known = self.verdicts.get(event)
+        if known is not None:
+            return known
+        scorer = self._scorer()
+        verdict = scorer.verdict(event) if scorer is not None else None
+        if verdict is None:
+            status, fade = self.exact(event)
+            return status, fade, fade
+        self.verdicts[event] = verdict
+        return verdict
+
+    def exact(self, event: int) -> tuple[str, int]:
+        status, fade = self.engine._exact(self.track, event)
+        self.verdicts[event] = (status, fade, fade)
+        return status, fade
+
+
+class _Memo:
+    """What each moment of a track's last `since` walk gave, and the rows it was computed from."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.keys: list[Key] = []
+        self.low = 0
+        self.high = -1
+        self.verdicts: dict[int, Verdict] = {}
+
+    def usable(self, keys: list[Key], low: int, high: int, span: int) -> dict[int, Verdict]:
+        """The remembered moments still true now: a moment's status depends on the rows of its
+        window alone, so it holds while those rows are the same ones. `keys` are the rows of the
+        range (low, high] the walk now covers, oldest first."""
+        if not self.verdicts:
+            return {}
+        lo, hi = max(self.low, low), min(self.high, high)
+        if lo >= hi:
+            return {}
+        old = self.keys[
+            bisect.bisect_right(self.keys, (lo, _MAX)) : bisect.bisect_right(self.keys, (hi, _MAX))
+        ]
+        new = keys[bisect.bisect_right(keys, (lo, _MAX)) : bisect.bisect_right(keys, (hi, _MAX))]
+        changed = hi + 1
+        if old != new:
+            for a, b in zip(old, new, strict=False):
+                if a != b:
+                    changed = min(a[0], b[0])
+                    break
+            else:
+                longer = old if len(old) > len(new) else new
+                changed = longer[min(len(old), len(new))][0]
+        return {e: v for e, v in self.verdicts.items() if e - span >= lo and e < changed and e <= hi}
+
+    def keep(self, keys: list[Key], low: int, high: int, verdicts: dict[int, Verdict]) -> None:
+        self.keys = keys
+        self.low, self.high = low, high
+        self.verdicts = verdicts
+
+
+_MAX = 2**63
+"""Sorts after every rowid: (ts, _MAX) bisects past every row published at ts."""
+_MEMOS: OrderedDict[tuple[object, ...], _Memo] = OrderedDict()
+_MEMOS_LOCK = threading.Lock()
+_MEMOS_KEPT = 32
+
+
+def _memo(store: Store, config: Config, track: str, neg: NegotiationTrack) -> _Memo:
+    tuning = neg.tuning
+    key = (
+        str(store.path),
+        stamp(config),
+        track,
+        tuning.window_days,
+        tuning.half_life_hours,
+        tuning.quiet_below,
+        tuning.talks_share,
+        tuning.same_source_weight,
+    )
+    with _MEMOS_LOCK:
+        memo = _MEMOS.get(key)
+        if memo is None:
+            memo = _MEMOS[key] = _Memo()
+            while len(_MEMOS) > _MEMOS_KEPT:
+                _MEMOS.popitem(last=False)
+        _MEMOS.move_to_end(key)
+        return memo
 
 
 # ---- pure helpers ----------------------------------------------------------------------------------
@@ -339,22 +559,21 @@ def _momentum(before: _Scores, now: _Scores, margin: float) -> str:
 
 
 def _unique(values: Iterable[tuple[float, _Entry]]) -> list[tuple[float, _Entry]]:
-    seen: set[str] = set()
+    seen: set[int] = set()
     out = []
     for value, entry in values:
-        if entry.item.id not in seen:
-            seen.add(entry.item.id)
+        if entry.rowid not in seen:
+            seen.add(entry.rowid)
             out.append((value, entry))
     return out
 
 
-def _last_movement(entries: Sequence[_Entry], track: str) -> Movement | None:
+def _last_movement(entries: Sequence[_Entry]) -> tuple[_Entry, str] | None:
+    """The newest entry with a signal, and its strongest signal."""
     for entry in reversed(entries):
-        mine = entry.contributions.get(track)
+        mine = entry.weights
         if mine:
-            signal = max(mine, key=lambda s: (mine[s], PRIORITY[s]))
-            item = entry.item
-            return Movement(item.published, item.title, item.source, item.link, item.id, signal)
+            return entry, max(mine, key=lambda s: (mine[s], PRIORITY[s]))
     return None
 
 
@@ -376,16 +595,16 @@ def age(seconds: float) -> str:
     return f"{int(seconds // 86400)}d"
 
 
-def _phrases(support: list[tuple[float, _Entry]], track: str, signal: str, limit: int = 3) -> list[str]:
+def _phrases(support: list[tuple[float, _Entry]], signal: str, limit: int = 3) -> list[str]:
     counts: dict[str, float] = {}
     for value, entry in support:
-        for mention in entry.analysis.mentions:
-            if mention.track == track and mention.signal == signal:
-                counts[mention.text] = counts.get(mention.text, 0.0) + value
+        for mentioned, text in entry.mentions():
+            if mentioned == signal:
+                counts[text] = counts.get(text, 0.0) + value
     return sorted(counts, key=lambda p: -counts[p])[:limit]
 
 
-def _rationale(scored: _Scores, track: str, window_days: float, at: int) -> str:
+def _rationale(scored: _Scores, window_days: float, at: int) -> str:
     """One line in plain words: the status, the words behind it, how many reports, how fresh."""
     days = f"{window_days:g} day{'s' if window_days != 1 else ''}"
     if scored.status == "quiet":
@@ -393,8 +612,8 @@ def _rationale(scored: _Scores, track: str, window_days: float, at: int) -> str:
             return f"Quiet: only faint or old signals in the last {days}."
         return f"Quiet: no negotiation signal in the last {days}."
     support = _unique(scored.support.get(scored.status, []))
-    phrases = _phrases(scored.support.get(scored.status, []), track, scored.status)
-    sources = {entry.item.source or entry.item.feed_url for _, entry in support}
+    phrases = _phrases(scored.support.get(scored.status, []), scored.status)
+    sources = {entry.source for _, entry in support}
     newest = max((entry.ts for _, entry in support), default=at)
     reports = f"{len(support)} report{'s' if len(support) != 1 else ''}"
     outlets = f"{len(sources)} source{'s' if len(sources) != 1 else ''}"
@@ -404,7 +623,7 @@ def _rationale(scored: _Scores, track: str, window_days: float, at: int) -> str:
     )
     if runner and scored.scores[runner[0]] >= 0.5 * scored.scores[scored.status]:
         other = runner[0]
-        also = _phrases(scored.support.get(other, []), track, other, 2)
+        also = _phrases(scored.support.get(other, []), other, 2)
         line += f"; {other} also reported ({_quote(also)})" if also else f"; {other} also reported"
     return line + "."
 
@@ -503,11 +722,21 @@ def record_daily_history(
     start = max(today - timedelta(days=max(days, 1) - 1), first_day)
     existing = {(e.track, e.day): e for e in store.status_history(since=start, until=today)}
     engine = StatusEngine(store, config)
+    reach = max(
+        (
+            int(t.tuning.window_days * 86400) + int(t.tuning.momentum_hours * 3600)
+            for t in engine.tracks.values()
+        ),
+        default=0,
+    )
     rows: list[HistoryEntry] = []
     day = start
     while day <= today:
         end = day_end(day, config)
         as_of = min(now, end)
+        # Days go forward: rows older than any of them needs are dropped, so a long back-fill
+        # holds a window of rows, not the whole range.
+        engine.release_before(int(as_of.timestamp()) - reach - 1)
         stale = [
             t
             for t in engine.tracks

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from monitor.models import Item
+
 STATUSES: Final = ("agreement", "talks", "stalled", "breakdown", "escalation", "quiet")
 """Every status a track can have, best first; `quiet` means no signal in the window."""
 SIGNALS: Final = STATUSES[:-1]
@@ -103,3 +105,38 @@ class TrackStatus:
     def effective_status(self) -> str:
         """The analyst's status when one is set, else the computed one."""
         return self.override.status if self.override else self.status
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRead:
+    """A tracked item the engine has still to read, as the store hands it over."""
+
+    rowid: int
+    token: int
+    """Changes whenever the item is queued again: saving checks it, so a stale reading is dropped."""
+    item: Item | None
+    """None when the item is gone (its queue entry is simply cleared)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    """What one item carries for one track, as stored: weights per signal and the shown detail (JSON)."""
+
+    track: str
+    published: int
+    item_rowid: int
+    source: str
+    """The item's source, or its feed URL when it has none: what counts as one outlet."""
+    weights: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """What a status shows of an item it cites: for the last movement and the evidence."""
+
+    id: str
+    title: str
+    source: str
+    link: str | None
+    published: datetime

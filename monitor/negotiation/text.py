@@ -29,6 +29,8 @@ _SCOPE_WORDS = re.compile(
     r"following|when|which|who|as|or)\b"
 )
 _WORD = re.compile(r"[\w']+")
+_WORD_START = re.compile(r"(?<![\w'])(?=[\w'])")
+"""Where each run that _WORD finds begins."""
 _GAP = r"(?:[\s\-,\"'“”‘’]+[\w'’]+){0,3}?[\s\-,\"'“”‘’]+"
 _SEP = r"[\s\-]+"
 
@@ -125,6 +127,21 @@ def compiled(phrase: str) -> re.Pattern[str]:
     return re.compile(phrase_regex(phrase))
 
 
+_KEY = 3
+"""Letters of text that pick the phrases tried at a word start."""
+_KEY_CACHE = 20_000
+"""Most cached per-position regexes per matcher (distinct three-letter word starts seen)."""
+
+
+def _literal_prefix(phrase: str) -> str:
+    """The letters any match of `phrase` starts with: its first word up to a `*` or a hyphen."""
+    tokens = normalise(phrase).split()
+    pieces = [p for p in re.split(r"-+", tokens[0]) if p] if tokens else []
+    if not pieces:
+        return ""
+    return pieces[0][:-1] if pieces[0].endswith("*") else pieces[0]
+
+
 def _specificity(phrase: str) -> tuple[int, int]:
     words = [w for w in phrase.split() if w != ".."]
     return (-len(words), -len(phrase.replace("*", "")))
@@ -154,28 +171,58 @@ class PhraseMatcher(Generic[P]):
         )
         self._payloads: list[P] = [payload for _, payload in items]
         self._gapped: list[bool] = [".." in phrase.split() for phrase, _ in items]
-        self._regex = (
-            re.compile("|".join(f"(?P<p{i}>{phrase_regex(phrase)})" for i, (phrase, _) in enumerate(items)))
-            if items
-            else None
-        )
+        self._alternatives = [f"(?P<p{i}>{phrase_regex(phrase)})" for i, (phrase, _) in enumerate(items)]
+        self._prefixes = [_literal_prefix(phrase) for phrase, _ in items]
         self._first = [compiled(phrase.split()[0]) for phrase, _ in items]
+        # Trying one regex of every phrase at each word start cost most of an item's reading time.
+        # A phrase can only match where its first word's literal letters stand, so each position
+        # tries only the phrases whose literal prefix fits the text there, in the same order: the
+        # first alternative to match, and so the result, is the one the full regex would give.
+        self._at_key: dict[str, re.Pattern[str] | None] = {}
+        self._anywhere: dict[tuple[int, ...], re.Pattern[str]] = {}
+        # The word starts (as _WORD finds them) where some prefix stands: the only places worth trying.
+        literal = sorted({re.escape(prefix) for prefix in self._prefixes}, key=lambda x: (-len(x), x))
+        self._starts = (
+            re.compile(r"(?<![\w'])(?=[\w'])(?=" + "|".join(literal) + ")")
+            if literal and "" not in self._prefixes
+            else _WORD_START
+        )
 
     def __bool__(self) -> bool:
-        return self._regex is not None
+        return bool(self._alternatives)
+
+    def _regex_at(self, low: str, position: int) -> re.Pattern[str] | None:
+        """The phrases that can start at `position`, as one regex (cached by the next few letters)."""
+        key = low[position : position + _KEY]
+        try:
+            return self._at_key[key]
+        except KeyError:
+            pass
+        chosen = [
+            alternative
+            for alternative, prefix in zip(self._alternatives, self._prefixes, strict=True)
+            if (key.startswith(prefix) if len(prefix) < _KEY else prefix.startswith(key) and len(key) == _KEY)
+        ]
+        regex = re.compile("|".join(chosen)) if chosen else None
+        if len(self._at_key) >= _KEY_CACHE:
+            self._at_key.clear()
+        self._at_key[key] = regex
+        return regex
 
     def find(self, low: str) -> list[Match[P]]:
         """Matches in normalised text, in order of position."""
         out: list[Match[P]] = []
-        if self._regex is None:
+        if not self._alternatives:
             return out
         reach = -1
         blocked = -1
         chain = -1
-        for word in _WORD.finditer(low):
-            if word.start() < blocked:
+        for start in self._starts.finditer(low):
+            position = start.start()
+            if position < blocked:
                 continue
-            match = self._regex.match(low, word.start())
+            regex = self._regex_at(low, position)
+            match = regex.match(low, position) if regex is not None else None
             if match is None or match.end() <= reach:
                 continue
             if match.start() >= reach:
@@ -195,11 +242,20 @@ class PhraseMatcher(Generic[P]):
 
     def search(self, low: str) -> bool:
         """True when any phrase occurs anywhere in the text."""
-        return self._regex is not None and self._regex.search(low) is not None
+        # Only phrases whose literal prefix occurs somewhere can match: usually none.
+        chosen = tuple(i for i, prefix in enumerate(self._prefixes) if prefix in low)
+        if not chosen:
+            return False
+        regex = self._anywhere.get(chosen)
+        if regex is None:
+            if len(self._anywhere) >= _KEY_CACHE:
+                self._anywhere.clear()
+            regex = self._anywhere[chosen] = re.compile("|".join(self._alternatives[i] for i in chosen))
+        return regex.search(low) is not None
 
     def occurs_in(self, low: str, start: int, end: int) -> Match[P] | None:
         """The first phrase that lies wholly within low[start:end], if any."""
-        if self._regex is None or end <= start:
+        if not self._alternatives or end <= start:
             return None
         for match in self.find(low[start:end]):
             return Match(match.start + start, match.end + start, match.payload, None)

@@ -168,10 +168,61 @@ def _v4_unread_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS items_unread ON items (published) WHERE read = 0")
 
 
+def _v5_negotiation_reads(conn: sqlite3.Connection) -> None:
+    """What the negotiation engine read in each tracked item, so a status never re-reads the news."""
+    run_script(
+        conn,
+        """
+        -- one row per item and track it carries a signal for: the item's weights per signal (JSON) and
+        -- what the status shows of it (phrases, actors, venues, upcoming sentences: JSON), keyed for
+        -- the one query the engine makes, a track's rows in a time window
+        CREATE TABLE negotiation_signals (
+            track TEXT NOT NULL,
+            published INTEGER NOT NULL,
+            item_rowid INTEGER NOT NULL REFERENCES items(rowid) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            weights TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (track, published, item_rowid)
+        ) WITHOUT ROWID;
+        CREATE INDEX negotiation_signals_item ON negotiation_signals (item_rowid);
+        -- tracked items still to be read (new, changed, or read under another lexicon); a tracked item
+        -- not listed here has been read. `token` changes whenever the item is queued again, so a
+        -- reading of an older version is never saved over the newer one
+        CREATE TABLE negotiation_pending (
+            item_rowid INTEGER PRIMARY KEY REFERENCES items(rowid) ON DELETE CASCADE,
+            published INTEGER NOT NULL,
+            token INTEGER NOT NULL
+        );
+        CREATE INDEX negotiation_pending_published ON negotiation_pending (published);
+        -- Filing an item under a track (on insert, update or retag) queues it, whoever writes it.
+        CREATE TRIGGER negotiation_tracks_ai AFTER INSERT ON item_tracks BEGIN
+            DELETE FROM negotiation_signals WHERE item_rowid = new.item_rowid;
+            INSERT OR REPLACE INTO negotiation_pending (item_rowid, published, token)
+            VALUES (new.item_rowid, new.published, random());
+        END;
+        -- The item may keep other tracks; its reading depends on all of them. A purged item is gone
+        -- by now, and queues nothing.
+        CREATE TRIGGER negotiation_tracks_ad AFTER DELETE ON item_tracks BEGIN
+            DELETE FROM negotiation_signals WHERE item_rowid = old.item_rowid;
+            INSERT OR REPLACE INTO negotiation_pending (item_rowid, published, token)
+            SELECT rowid, published, random() FROM items WHERE rowid = old.item_rowid;
+        END;
+        CREATE TRIGGER negotiation_items_au AFTER UPDATE OF title, summary, source, feed_url, published ON items
+        WHEN EXISTS (SELECT 1 FROM item_tracks WHERE item_rowid = new.rowid) BEGIN
+            DELETE FROM negotiation_signals WHERE item_rowid = new.rowid;
+            INSERT OR REPLACE INTO negotiation_pending (item_rowid, published, token)
+            VALUES (new.rowid, new.published, random());
+        END;
+        """,
+    )
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_core,
     2: _v2_cluster_index,
     4: _v4_unread_index,
+    5: _v5_negotiation_reads,
 }
 """Schema version -> migration. Add new versions at the end; never edit an applied one."""
 
