@@ -17,7 +17,7 @@ from monitor.config import load_config
 def test_core_modules_never_import_textual() -> None:
     code = (
         "import sys, monitor.cli, monitor.poller, monitor.store, monitor.config, monitor.fetch, monitor.parse, "
-        "monitor.clean, monitor.tagging, monitor.pipeline, monitor.commands.poll, monitor.commands.items, "
+        "monitor.clean, monitor.tagging, monitor.pipeline, monitor.ingest_hooks, monitor.commands.poll, monitor.commands.items, "
         "monitor.commands.feeds; print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

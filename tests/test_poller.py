@@ -250,3 +250,17 @@ def test_a_second_poller_lock_is_refused(tmp_path: Path) -> None:
         PollerLock(tmp_path / "x.db").acquire()
     with PollerLock(tmp_path / "x.db"):
         pass  # released, so it can be taken again
+
+
+async def test_standard_poller_clusters_new_items_at_ingest(store: Store, clock: Clock) -> None:
+    from monitor.ingest_hooks import make_poller
+
+    with serve({"/gaza": Route(body=GAZA)}) as server:
+        config = make_config([server.url("/gaza")], timeout=3.0, parse_timeout=10.0)
+        poller = make_poller(config, store, clock=clock)
+        try:
+            report = await poller.poll_once()
+        finally:
+            poller.close()
+    assert report.new_items == 2
+    assert all(item.cluster_id for item in store.query_items())

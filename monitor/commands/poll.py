@@ -47,7 +47,8 @@ def total_line(report: PollReport) -> str:
 
 def run(ctx: Context) -> int:
     from monitor.cli import CliError
-    from monitor.poller import Poller, PollerBusy, PollerLock, offline_notice
+    from monitor.ingest_hooks import make_poller
+    from monitor.poller import PollerBusy, PollerLock, offline_notice
 
     config, store = ctx.config, ctx.store
     quiet = ctx.args.quiet
@@ -61,7 +62,7 @@ def run(ctx: Context) -> int:
     def on_feed(report: FeedPollReport) -> None:
         lines.append(feed_line(report))
 
-    poller = Poller(config, store, on_feed=None if quiet else on_feed)
+    poller = make_poller(config, store, on_feed=None if quiet else on_feed)
     poller.sync_feeds()
 
     def show(report: PollReport) -> None:

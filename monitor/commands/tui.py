@@ -17,14 +17,10 @@ if TYPE_CHECKING:
 
 
 def make_poller(config: Config, store: Store) -> Poller:
-    """A Poller whose new items also join stories (clustering), so "other outlets" has something to show."""
-    from monitor.clustering import Clusterer, cluster_hook
-    from monitor.poller import Poller
+    """The standard poller (clustering and negotiation reading at ingest), for the TUI and the demo."""
+    from monitor.ingest_hooks import make_poller as standard_poller
 
-    poller = Poller(config, store)
-    if not any(isinstance(hook, Clusterer) for hook in poller.after_store):
-        poller.after_store.append(cluster_hook(store, config))
-    return poller
+    return standard_poller(config, store)
 
 
 @contextmanager

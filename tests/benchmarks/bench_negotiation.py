@@ -18,9 +18,11 @@ cached originals are never opened for writing. Each column comes from a fresh pr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -156,19 +158,47 @@ def _in_child(mode: str, path: Path, repeat: int) -> dict[str, Any]:
     return result
 
 
-def run(size: int, repeat: int, keep: bool) -> dict[str, Any]:
-    from tests.benchmarks.bench_scale import build
+def _cached(size: int) -> Path:
+    """The cached database of this size, built if missing. A built one is only checked read-only:
+    opening it through Store would migrate the shared original."""
+    from tests.benchmarks.bench_scale import build, db_path
 
-    original = build(size, _bench_epoch())
+    path = db_path(size)
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'bench_built'").fetchone()
+        if row is not None and row[0] == "ok":
+            return path
+    return build(size, _bench_epoch())
+
+
+def _fresh_copy(original: Path, copy: Path) -> None:
+    """A consistent copy (SQLite's backup, so a writer's WAL is included) as an upgraded database
+    that has never computed a status: no stored readings, no history."""
+    with (
+        contextlib.closing(sqlite3.connect(f"file:{original}?mode=ro", uri=True)) as source,
+        contextlib.closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
+        tables = {name for (name,) in target.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in ("negotiation_signals", "negotiation_pending", "status_history"):
+            if table in tables:
+                target.execute(f"DELETE FROM {table}")
+        target.execute("DELETE FROM meta WHERE key = 'negotiation_lexicon'")
+        target.commit()
+
+
+def run(size: int, repeat: int, keep: bool) -> dict[str, Any]:
+    original = _cached(size)
     folder = Path(tempfile.mkdtemp(prefix="sitmon-negbench-"))
     try:
         copy = folder / original.name
-        shutil.copyfile(original, copy)
+        _fresh_copy(original, copy)
         out = _in_child("all", copy, repeat)
         out.update(_in_child("cli", copy, repeat))
         # A second fresh copy: history recorded before anything else has read the items.
         other = folder / f"history-{original.name}"
-        shutil.copyfile(original, other)
+        _fresh_copy(original, other)
         out.update(_in_child("history", other, repeat))
         return out
     finally:
