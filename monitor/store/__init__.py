@@ -5,11 +5,13 @@ from __future__ import annotations
 from monitor.store.base import StoreError, from_ts, to_ts
 from monitor.store.clusters import ClustersMixin
 from monitor.store.feeds import FeedsMixin
-from monitor.store.items import ALL, UNTRACKED, ItemsMixin, SaveResult, fts_query
+from monitor.store.items import ItemsMixin, SaveResult
+from monitor.store.queries import ALL, UNTRACKED, QueriesMixin, fts_query
+from monitor.store.retention import RetentionMixin
 from monitor.store.status import StatusMixin
 
 
-class Store(ItemsMixin, FeedsMixin, StatusMixin, ClustersMixin):
+class Store(ItemsMixin, QueriesMixin, RetentionMixin, FeedsMixin, StatusMixin, ClustersMixin):
     """One SQLite database file (WAL) with every query the front ends need."""
 
 

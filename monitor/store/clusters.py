@@ -162,7 +162,7 @@ class ClustersMixin(StoreBase):
 
     def day_counts(self, since: datetime, until: datetime) -> dict[str, tuple[int, int]]:
         """(items, distinct sources) published in [since, until) per track, plus UNTRACKED and ALL."""
-        from monitor.store.items import ALL, UNTRACKED
+        from monitor.store.queries import ALL, UNTRACKED
 
         lo, hi = to_ts(since), to_ts(until)
         out = {
