@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from monitor.store.schema import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's write lock before failing."""
@@ -85,6 +87,9 @@ class StoreBase:
         """sqlite-utils view of this thread's connection (for introspection and bulk helpers)."""
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
         if db is None:
+            # Imported here: it costs about 0.1 s, and a poll or the TUI never needs it.
+            import sqlite_utils
+
             db = sqlite_utils.Database(self.conn)
             self._local.db = db
         return db
