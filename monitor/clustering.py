@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -56,6 +57,8 @@ SUMMARY_WORDS = 45
 """Summary words that count: the lede says what happened; long bodies drift to background."""
 MIN_TITLE_KEY_WORDS = 4
 """Headlines this short are too generic ('Live updates') to mark exact duplicates."""
+BATCH = 500
+"""Items clustered per write transaction."""
 _N_KEY = "\x00n"
 """Key under which `_Weights` answers the number of items in the window."""
 
@@ -380,6 +383,7 @@ def guid_key(guid: str | None, feed_url: str) -> str | None:
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu", "ne", "or"})
 
 
+@functools.lru_cache(maxsize=4096)
 def outlet_key(source: str, feed_url: str) -> str:
     """Who published an item: the feed's registrable domain, so BBC World and BBC Europe are one outlet.
 
@@ -440,9 +444,25 @@ def similarity(a: Mapping[str, float], b: Mapping[str, float], weights: Mapping[
                 shared_title += 1
     if not dot:
         return Match(0.0, 0, 0)
-    na = math.sqrt(sum((w * weights.get(k, 1.0)) ** 2 for k, w in a.items()))
-    nb = math.sqrt(sum((w * weights.get(k, 1.0)) ** 2 for k, w in b.items()))
-    return Match(dot / (na * nb), shared, shared_title)
+    return Match(dot / (norm(a, weights) * norm(b, weights)), shared, shared_title)
+
+
+def norm(vector: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Length of an idf-weighted vector; `_Weights` remembers it, as a newcomer meets dozens of items."""
+    memo = getattr(weights, "norms", None)
+    key = id(vector)
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is vector:
+            return float(hit[1])
+    total = 0.0
+    for k, w in vector.items():
+        x = w * weights.get(k, 1.0)
+        total += x * x
+    value = math.sqrt(total)
+    if memo is not None:
+        memo[key] = (vector, value)  # the vector is kept so its id cannot be reused meanwhile
+    return value
 
 
 class _Weights(dict[str, float]):
@@ -452,6 +472,7 @@ class _Weights(dict[str, float]):
         super().__init__()
         self._df = df
         self._n = n
+        self.norms: dict[int, tuple[Mapping[str, float], float]] = {}
 
     def __missing__(self, key: str) -> float:
         if key == _N_KEY:
@@ -574,14 +595,17 @@ class Clusterer:
         return cls(store, window_hours=config.settings.cluster_window_hours, clock=clock)
 
     def __call__(self, item_ids: list[str]) -> None:
-        self.assign(item_ids)
+        # In batches: one write transaction for a cold poll's 10,000 items would hold the write lock
+        # (and keep the TUI from marking items read) for the whole run.
+        for start in range(0, len(item_ids), BATCH):
+            self.assign(item_ids[start : start + BATCH])
 
     def assign(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Cluster these items (those not clustered yet); returns item id -> cluster id."""
         with self._lock:
             return self.store.assign_clusters(item_ids, self, now=self.clock())
 
-    def assign_pending(self, batch: int = 500) -> int:
+    def assign_pending(self, batch: int = BATCH) -> int:
         """Cluster every stored item that has no story yet (items stored before clustering ran)."""
         done = 0
         while True:
@@ -601,6 +625,12 @@ class Clusterer:
             guid_key=guid_key(subject.guid, subject.feed_url),
             title_key=title_key(subject.title),
         )
+
+    def search_tokens(self, keys: ItemKeys) -> list[str]:
+        """Headline words only: an item joins a story only through a member sharing MIN_SHARED_TITLE
+        headline words, and looking up the many common summary words cost most of the clustering
+        time while finding nobody who could join."""
+        return sorted(title_tokens(keys.vector))
 
     def choose(self, subject: ClusterSubject, keys: ItemKeys, neighbours: Sequence[ClusterNeighbour],
                df: Mapping[str, int], n: int) -> Choice:  # fmt: skip

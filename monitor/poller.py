@@ -157,7 +157,8 @@ class Poller:
         self.rand = rand or random.Random()
         self.pool = ParsePool(config.tracks, timeout=config.settings.parse_timeout)
         self.after_store: list[Callable[[list[str]], None]] = []
-        """Hooks run (in a worker thread) with the ids of new items after each feed is stored."""
+        """Hooks run on the store thread with the ids of a cycle's new items, once every feed is stored."""
+        self._new_ids: list[str] = []
         self._feeds_synced = False
         self._store_thread: ThreadPoolExecutor | None = None
         self._saves: _SaveQueue | None = None
@@ -194,10 +195,17 @@ class Poller:
         if any(state.etag is None and state.last_modified is None for state in due):
             # A feed without validators answers with a body: start the parse workers while fetching.
             self.pool.start()
+        self._new_ids = []
         if due:
             self._saves = _SaveQueue(self.store, self._in_store_thread)
             async with Fetcher(self.config.settings) as fetcher:
                 reports = list(await asyncio.gather(*(self._poll_feed(fetcher, state) for state in due)))
+        if self._new_ids and self.after_store:
+            # Stories and readings for the whole cycle at once, after the last feed is stored: run
+            # per feed, they made every later feed's save wait behind them on the store thread.
+            new_ids, self._new_ids = self._new_ids, []
+            for hook in self.after_store:
+                await self._in_store_thread(hook, new_ids)
         # Once per cycle, so the panel's 30-day strip and the digest's "what changed" have a row per day.
         with contextlib.suppress(StoreError):
             await asyncio.to_thread(record_daily_history, self.store, self.config, self.clock())
@@ -273,9 +281,7 @@ class Poller:
             return FeedPollReport(
                 state.url, title, FeedStatus.FAILING, error=str(exc), error_kind=ErrorKind.STORAGE
             )
-        if saved.new_ids:
-            for hook in self.after_store:
-                await self._in_store_thread(hook, saved.new_ids)
+        self._new_ids.extend(saved.new_ids)
         status = FeedStatus.OK
         return FeedPollReport(
             state.url,

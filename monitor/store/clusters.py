@@ -15,6 +15,24 @@ from monitor.store.base import StoreBase, from_ts, to_ts
 _CHUNK = 500
 INDEX_KEEP_SECONDS = 7 * 86400
 """Token index kept for items this recent (at least four clustering windows)."""
+NEIGHBOUR_ITEMS = 60
+"""Items sharing the most tokens with a newcomer that it is compared with (and their stories)."""
+STORY_SAMPLE = 12
+"""Newest items of each candidate story compared besides those: enough to judge the story's cast."""
+POSTINGS = 250
+"""Items a candidate-finding token contributes on each side of a newcomer's date, nearest first."""
+_MEMBERS = (
+    "SELECT m.item_rowid, i.cluster_id, m.published, m.vector, c.first_published, c.last_published "
+    "FROM items i JOIN cluster_members m ON m.item_rowid = i.rowid JOIN clusters c ON c.id = i.cluster_id "
+)
+_NEWER = (
+    "SELECT item_rowid FROM cluster_terms WHERE token = ? AND published >= ? AND published <= ? "
+    "ORDER BY published LIMIT ?"
+)
+_OLDER = (
+    "SELECT item_rowid FROM cluster_terms WHERE token = ? AND published >= ? AND published < ? "
+    "ORDER BY published DESC LIMIT ?"
+)
 
 
 def _ts(value: int) -> datetime:
@@ -84,6 +102,10 @@ class ClusterPlanner(Protocol[K]):
     window: timedelta
 
     def keys(self, subject: ClusterSubject) -> K: ...
+
+    def search_tokens(self, keys: K) -> list[str]:
+        """The tokens that find an item's candidate neighbours."""
+        ...
 
     def choose(self, subject: ClusterSubject, keys: K, neighbours: Sequence[ClusterNeighbour],
                df: Mapping[str, int], n: int) -> ClusterChoice: ...  # fmt: skip
@@ -220,6 +242,7 @@ class ClustersMixin(StoreBase):
         window = int(planner.window.total_seconds())
         merged: set[str] = set()
         with self.write() as conn:
+            counts = _WindowCounts(conn, window)
             subjects = self._cluster_subjects(conn, ids)
             for subject in subjects:
                 keys = planner.keys(subject)
@@ -227,12 +250,12 @@ class ClustersMixin(StoreBase):
                 cluster_id = self._duplicate_cluster(conn, keys, published, window)
                 merge: tuple[str, ...] = ()
                 if cluster_id is None:
-                    tokens = [key for key in keys.vector if not key.startswith("lex:")]
+                    tokens = planner.search_tokens(keys)
                     neighbours = self._neighbours(conn, tokens, published, window)
                     wanted = set(keys.vector)
                     for other in neighbours:
                         wanted.update(other.vector)
-                    df, n = self._document_frequencies(conn, wanted, published, window)
+                    df, n = counts.frequencies(wanted, published)
                     choice = planner.choose(subject, keys, neighbours, df, n)
                     cluster_id, merge = choice.cluster_id, choice.merge
                 cluster_id = cluster_id or subject.id
@@ -240,6 +263,7 @@ class ClustersMixin(StoreBase):
                     cluster_id = self._merge_clusters(conn, [cluster_id, *merge])
                     merged.update(merge)
                 self._add_member(conn, subject, keys, cluster_id)
+                counts.added(keys.vector, published)
                 self._refresh_cluster(conn, cluster_id, outlet_key)
                 assigned[subject.id] = cluster_id
             if merged:
@@ -340,21 +364,22 @@ class ClustersMixin(StoreBase):
 
     @staticmethod
     def _neighbours(conn: sqlite3.Connection, tokens: list[str], published: int, window: int,
-                    limit: int = 200) -> list[ClusterNeighbour]:  # fmt: skip
-        """Items in the window sharing at least two tokens, plus every other item of their stories
-        (a story may only be joined if none of its items conflicts with the newcomer)."""
+                    limit: int = NEIGHBOUR_ITEMS) -> list[ClusterNeighbour]:  # fmt: skip
+        """Items in the window sharing at least two tokens, plus up to STORY_SAMPLE other items of each
+        of their stories, newest first (a story refuses an item that conflicts with too many of its
+        items). Bounded, so a story of hundreds of reports costs no more to join than a small one."""
         if not tokens:
             return []
         shared: dict[int, int] = {}
-        for start in range(0, len(tokens), _CHUNK):
-            chunk = tokens[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for rowid, count in conn.execute(
-                f"SELECT item_rowid, count(*) FROM cluster_terms WHERE token IN ({marks}) "
-                "AND published BETWEEN ? AND ? GROUP BY item_rowid",
-                [*chunk, published - window, published + window],
+        for token in tokens:
+            # A common word ('talks', 'officials') is in thousands of items of a busy window: only its
+            # nearest POSTINGS items on each side count, so one item's lookup stays bounded.
+            for sql, bounds in (
+                (_NEWER, (token, published, published + window, POSTINGS)),
+                (_OLDER, (token, published - window, published, POSTINGS)),
             ):
-                shared[rowid] = shared.get(rowid, 0) + count
+                for (rowid,) in conn.execute(sql, bounds):
+                    shared[rowid] = shared.get(rowid, 0) + 1
         best = sorted((r for r, c in shared.items() if c >= 2), key=lambda r: (-shared[r], r))[:limit]
         clusters: list[str] = []
         for start in range(0, len(best), _CHUNK):
@@ -368,46 +393,29 @@ class ClustersMixin(StoreBase):
                     rowids,
                 )
             )
+        # The closest items themselves, then each story's newest items: SQLite picks them, so a story
+        # of hundreds of members costs an index range, not a Python loop over all of them.
+        members: dict[int, tuple] = {}
+        queries: list[tuple[str, Sequence[object]]] = []
+        if best:
+            queries.append((_MEMBERS + f"WHERE m.item_rowid IN ({','.join('?' * len(best))})", best))
+        queries += [(_MEMBERS + "WHERE i.cluster_id = ? ORDER BY i.published DESC LIMIT ?", (c, STORY_SAMPLE))
+                    for c in dict.fromkeys(clusters)]  # fmt: skip
+        for sql, params in queries:
+            for row in conn.execute(sql, params):
+                members.setdefault(row[0], row)
         out: list[ClusterNeighbour] = []
-        for start in range(0, len(clusters), _CHUNK):
-            chunk = clusters[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for rowid, cluster_id, pub, stored, first, last in conn.execute(
-                "SELECT m.item_rowid, i.cluster_id, m.published, m.vector, c.first_published, "
-                "c.last_published FROM items i JOIN cluster_members m ON m.item_rowid = i.rowid "
-                f"JOIN clusters c ON c.id = i.cluster_id WHERE i.cluster_id IN ({marks})",
-                chunk,
-            ):
-                data = json.loads(stored)
-                if not data:
-                    continue  # pruned: too old to compare with
-                out.append(
-                    ClusterNeighbour(
-                        rowid, cluster_id, _ts(pub), data["v"], frozenset(data["e"]), _ts(first), _ts(last)
-                    )
-                )
-        out.sort(key=lambda n: (-shared.get(n.rowid, 0), n.rowid))
-        return out
-
-    @staticmethod
-    def _document_frequencies(conn: sqlite3.Connection, tokens: Iterable[str], published: int,
-                              window: int) -> tuple[dict[str, int], int]:  # fmt: skip
-        lo, hi = published - window, published + window
-        n = int(conn.execute("SELECT count(*) FROM cluster_members WHERE published BETWEEN ? AND ?", (lo, hi))
-                .fetchone()[0])  # fmt: skip
-        wanted = list(tokens)
-        df: dict[str, int] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            df.update(
-                conn.execute(
-                    f"SELECT token, count(*) FROM cluster_terms WHERE token IN ({marks}) "
-                    "AND published BETWEEN ? AND ? GROUP BY token",
-                    [*chunk, lo, hi],
+        for rowid, cluster_id, pub, stored, first, last in members.values():
+            data = json.loads(stored)
+            if not data:
+                continue  # pruned: too old to compare with
+            out.append(
+                ClusterNeighbour(
+                    rowid, cluster_id, _ts(pub), data["v"], frozenset(data["e"]), _ts(first), _ts(last)
                 )
             )
-        return df, n
+        out.sort(key=lambda n: (-shared.get(n.rowid, 0), n.rowid))
+        return out
 
     @staticmethod
     def _merge_clusters(conn: sqlite3.Connection, cluster_ids: list[str]) -> str:
@@ -446,16 +454,83 @@ class ClustersMixin(StoreBase):
         conn: sqlite3.Connection, cluster_id: str, outlet_key: Callable[[str, str], str]
     ) -> None:
         """Recompute a story's span, item count and distinct outlets from its items."""
-        rows = conn.execute(
-            "SELECT published, source, feed_url FROM items WHERE cluster_id = ?", (cluster_id,)
-        ).fetchall()
-        outlets = {outlet_key(source, feed_url) for _, source, feed_url in rows}
-        first = min(r[0] for r in rows)
-        last = max(r[0] for r in rows)
+        first, last, count = conn.execute(
+            "SELECT min(published), max(published), count(*) FROM items WHERE cluster_id = ?", (cluster_id,)
+        ).fetchone()
+        if not count:
+            return
+        # Distinct (source, feed) pairs, not every item: a story of hundreds of reports has a few dozen.
+        outlets = {
+            outlet_key(source, feed_url)
+            for source, feed_url in conn.execute(
+                "SELECT DISTINCT source, feed_url FROM items WHERE cluster_id = ?", (cluster_id,)
+            )
+        }
         conn.execute(
             "INSERT INTO clusters (id, first_published, last_published, outlets, items) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
             "first_published = excluded.first_published, last_published = excluded.last_published, "
             "outlets = excluded.outlets, items = excluded.items",
-            (cluster_id, first, last, len(outlets), len(rows)),
+            (cluster_id, first, last, len(outlets), count),
         )
+
+
+BUCKET_SECONDS = 3600
+"""Items published in the same hour share one document-frequency window (widened by that hour)."""
+
+
+class _WindowCounts:
+    """Document frequencies of tokens among clustered items near a date, for one clustering batch.
+
+    Counting a common token's items in a busy window costs thousands of index rows, and every item
+    of a batch asked again for the same tokens. Counts are cached per hour of publication and kept
+    exact as the batch adds items, so later items see the earlier ones as before.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, window: int) -> None:
+        self._conn = conn
+        self._window = window
+        self._df: dict[int, dict[str, int]] = {}
+        self._n: dict[int, int] = {}
+
+    def _span(self, bucket: int) -> tuple[int, int]:
+        start = bucket * BUCKET_SECONDS
+        return start - self._window, start + BUCKET_SECONDS - 1 + self._window
+
+    def frequencies(self, tokens: Iterable[str], published: int) -> tuple[Mapping[str, int], int]:
+        """(token -> items containing it, items) in the window around `published`; the mapping may
+        hold other tokens too."""
+        bucket = published // BUCKET_SECONDS
+        lo, hi = self._span(bucket)
+        known = self._df.get(bucket)
+        if known is None:
+            known = self._df[bucket] = {}
+            self._n[bucket] = int(
+                self._conn.execute(
+                    "SELECT count(*) FROM cluster_members WHERE published BETWEEN ? AND ?", (lo, hi)
+                ).fetchone()[0]
+            )
+        missing = [t for t in tokens if t not in known]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            known.update(dict.fromkeys(chunk, 0))
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                self._conn.execute(
+                    f"SELECT token, count(*) FROM cluster_terms WHERE token IN ({marks}) "
+                    "AND published BETWEEN ? AND ? GROUP BY token",
+                    [*chunk, lo, hi],
+                )
+            )
+        return known, self._n[bucket]
+
+    def added(self, tokens: Iterable[str], published: int) -> None:
+        """An item with these tokens was just indexed."""
+        tokens = list(tokens)
+        for bucket, known in self._df.items():
+            lo, hi = self._span(bucket)
+            if lo <= published <= hi:
+                self._n[bucket] += 1
+                for token in tokens:
+                    if token in known:
+                        known[token] += 1

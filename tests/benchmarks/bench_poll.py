@@ -64,13 +64,15 @@ class Reader:
         return result
 
 
-def sitmon_reader(work: Path, urls: list[str], concurrency: int, *, history: bool = True) -> Reader:
+def sitmon_reader(work: Path, urls: list[str], concurrency: int, *, skip: str = "") -> Reader:
+    """`sitmon poll --once --force`; `skip` names steps the benchmark launcher switches off."""
     config = work / "sitmon.toml"
     lines = ["[settings]", f"concurrency = {concurrency}", ""]
     for url in urls:
         lines += ["[[feeds]]", f'url = "{url}"', ""]
     config.write_text("\n".join(lines))
-    db = work / ("sitmon.db" if history else "sitmon-nohist.db")
+    name = {"": "sitmon", "history": "sitmon-nohist", "history,analysis": "sitmon-store"}[skip]
+    db = work / f"{name}.db"
 
     def reset() -> None:
         for suffix in ("", "-wal", "-shm", ".poll-lock"):
@@ -80,10 +82,10 @@ def sitmon_reader(work: Path, urls: list[str], concurrency: int, *, history: boo
         with sqlite3.connect(db) as conn:
             return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
-    env = {**os.environ, "HOME": str(work / "home"), "PYTHONPATH": str(REPO)}
-    launcher = SITMON if history else [PYTHON, "-m", "tests.benchmarks.sitmon_no_history"]
+    env = {**os.environ, "HOME": str(work / "home"), "PYTHONPATH": str(REPO), "SITMON_BENCH_SKIP": skip}
+    launcher = [PYTHON, "-m", "tests.benchmarks.sitmon_no_history"] if skip else SITMON
     command = [*launcher, "--config", str(config), "--db", str(db), "poll", "--once", "--force", "--quiet"]
-    return Reader("sitmon" if history else "sitmon-nohist", command, env, reset, count)
+    return Reader(name, command, env, reset, count)
 
 
 def newsboat_reader(work: Path, urls: list[str], concurrency: int) -> Reader | None:
@@ -136,6 +138,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and leave it behind")
     parser.add_argument("--no-history", action="store_true",
                         help="add a sitmon column without the per-cycle negotiation history step")  # fmt: skip
+    parser.add_argument("--store-only", action="store_true",
+                        help="add a sitmon column doing what newsboat does: fetch, parse, tag, store "
+                             "(no story clustering, negotiation reading or history)")  # fmt: skip
+    parser.add_argument("--no-full", action="store_true", help="leave out the whole `sitmon poll` column")
     args = parser.parse_args()
     if not 1 <= args.runs <= 100:
         parser.error("--runs must be 1..100")
@@ -155,9 +161,12 @@ def main() -> None:
             urls = [server.url(spec.index, spec.name) for spec in specs]
             readers: list[Reader] = []
             if args.only != "newsboat":
-                readers.append(sitmon_reader(work, urls, args.concurrency))
+                if not args.no_full:
+                    readers.append(sitmon_reader(work, urls, args.concurrency))
                 if args.no_history:
-                    readers.append(sitmon_reader(work, urls, args.concurrency, history=False))
+                    readers.append(sitmon_reader(work, urls, args.concurrency, skip="history"))
+                if args.store_only:
+                    readers.append(sitmon_reader(work, urls, args.concurrency, skip="history,analysis"))
             if args.only != "sitmon":
                 nb = newsboat_reader(work, urls, args.concurrency)
                 if nb is None:
