@@ -323,3 +323,49 @@ def test_labelled_pairs_from_real_feeds_score_at_least_0_9(realfeeds_dir: Path, 
         fn += pair["same"] and not together
     store.close()
     assert tp / (tp + fp) >= 0.9 and tp / (tp + fn) >= 0.9, (tp, fp, fn)
+
+
+class CountingClusterer(Clusterer):
+    """Records how many neighbours each newcomer is compared with."""
+
+    compared: list[int]
+
+    def choose(self, subject, keys, neighbours, df, n):  # type: ignore[no-untyped-def, override]
+        self.compared.append(len(neighbours))
+        return super().choose(subject, keys, neighbours, df, n)
+
+
+def test_a_story_of_hundreds_of_reports_is_joined_with_bounded_work(store: Store) -> None:
+    from monitor.store.clusters import NEIGHBOUR_ITEMS, STORY_SAMPLE
+
+    clusterer = CountingClusterer(store, clock=lambda: NOW + timedelta(hours=30))
+    clusterer.compared = []
+    with_background(store, clusterer)
+    feeds = list(FEEDS)
+    reports = [
+        Story(
+            f"geneva-{i}",
+            feeds[i % len(feeds)],
+            f"Russian and Ukrainian officials meet in Geneva for talks, day {i % 3 + 1}",
+            "Delegations from Moscow and Kyiv held US-brokered talks in Geneva.",
+            hours=i * 0.1,
+        )
+        for i in range(300)
+    ]
+    clusterer(save(store, reports))
+    big = cluster_of(store, "geneva-0")
+    row = store.cluster(big or "")
+    assert row is not None and row.items >= 250  # the reports really make one big story
+    clusterer.compared.clear()
+    late = Story(
+        "geneva-late",
+        "gazette",
+        "Russian and Ukrainian officials end Geneva talks",
+        "Delegations from Moscow and Kyiv wrapped up US-brokered talks in Geneva.",
+        hours=30.5,
+    )
+    clusterer.assign(save(store, [late]))
+    assert cluster_of(store, "geneva-late") == big
+    # Compared with its closest items and a sample of each of their stories, not all 300 reports.
+    assert clusterer.compared and max(clusterer.compared) <= NEIGHBOUR_ITEMS + STORY_SAMPLE
+    assert max(clusterer.compared) < row.items

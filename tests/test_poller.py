@@ -264,3 +264,21 @@ async def test_standard_poller_clusters_new_items_at_ingest(store: Store, clock:
             poller.close()
     assert report.new_items == 2
     assert all(item.cluster_id for item in store.query_items())
+
+
+async def test_after_store_hooks_run_once_per_cycle_with_every_new_item(store: Store, clock: Clock) -> None:
+    calls: list[tuple[list[str], int]] = []
+
+    def hook(ids: list[str]) -> None:
+        # Every feed of the cycle is already stored when the hook runs.
+        calls.append((sorted(ids), store.count_items()))
+
+    with serve({"/gaza": Route(body=GAZA, etag='"g"'), "/ua": Route(body=UKRAINE, etag='"u"')}) as server:
+        poller = poller_for([server.url("/gaza"), server.url("/ua")], store, clock)
+        poller.after_store.append(hook)
+        try:
+            await poller.poll_once()
+            await poller.poll_once(force=True)  # 304s: nothing new, so no call
+        finally:
+            poller.close()
+    assert calls == [(sorted(i.id for i in store.query_items()), 3)]
