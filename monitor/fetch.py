@@ -10,6 +10,7 @@ import http
 import re
 import socket
 import ssl
+import sys
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -19,11 +20,15 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-import httpx
+# httpx imports its command-line client (click and rich: about 40% of httpx's import time) when it
+# is installed. sitmon never runs it, and every `sitmon poll` process paid for it: None in
+# sys.modules makes that import fail, and httpx then defines its placeholder `main` instead.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
-from monitor.config import Settings
-from monitor.models import ErrorKind, FetchOutcome, FetchResult
-from monitor.urls import host_key, is_http_url, redact, redact_text
+from monitor.config import Settings  # noqa: E402
+from monitor.models import ErrorKind, FetchOutcome, FetchResult  # noqa: E402
+from monitor.urls import host_key, is_http_url, redact, redact_text  # noqa: E402
 
 MAX_REDIRECTS = 5
 """Redirect hops followed before a fetch fails as a redirect error."""
