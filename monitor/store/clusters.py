@@ -15,9 +15,9 @@ from monitor.store.base import StoreBase, from_ts, to_ts
 _CHUNK = 500
 INDEX_KEEP_SECONDS = 7 * 86400
 """Token index kept for items this recent (at least four clustering windows)."""
-NEIGHBOUR_ITEMS = 60
+NEIGHBOUR_ITEMS = 30
 """Items sharing the most tokens with a newcomer that it is compared with (and their stories)."""
-STORY_SAMPLE = 12
+STORY_SAMPLE = 8
 """Newest items of each candidate story compared besides those: enough to judge the story's cast."""
 POSTINGS = 250
 """Items a candidate-finding token contributes on each side of a newcomer's date, nearest first."""
