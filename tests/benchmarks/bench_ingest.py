@@ -25,6 +25,8 @@ from tests.benchmarks import feedgen
 from tests.benchmarks.common import median, print_machine
 
 _BODIES: list[bytes] = []
+REPO_SHARED = Path(__file__).resolve().parents[3] / "shared"
+"""The hand-collected real feeds beside the repository, when present (never copied into it)."""
 
 
 def _lxml_raw(body: bytes) -> int:
@@ -189,12 +191,63 @@ def time_ingest(bodies: list[bytes], runs: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _stored(bodies: list[bytes], db: Path) -> tuple[object, object, list[str]]:
+    """A fresh database holding these feeds' items (parsed, cleaned, tagged and saved in-process)."""
+    from monitor.config import FeedConfig, load_config
+    from monitor.models import FeedState, FeedStatus
+    from monitor.pipeline import process_body
+    from monitor.store import Store
+    from monitor.store.items import PollSave
+    from monitor.tagging import Tagger
+
+    config = load_config(None)
+    tagger = Tagger(config.tracks)
+    store = Store(db)
+    now = datetime.now(UTC)
+    urls = [f"http://feeds{i}.example/feed" for i in range(len(bodies))]
+    store.sync_feeds([FeedConfig(u) for u in urls], now)
+    ids: list[str] = []
+    for url, body in zip(urls, bodies, strict=True):
+        try:
+            done = process_body(body, None, url, url, now, tagger)
+        except Exception:  # an unreadable real-world file is skipped, as the poller would skip it
+            continue
+        state = FeedState(url=url, title="", status=FeedStatus.OK, last_polled=now, last_success=now)
+        [result] = store.save_polls([PollSave(state, now, done.entries, done.tags, url, done.title)])
+        ids += result.new_ids  # type: ignore[union-attr]
+    return config, store, ids
+
+
+def time_analysis(name: str, bodies: list[bytes]) -> None:
+    """The analysis stage a poll cycle runs after storing (the ingest hooks): story clustering and
+    negotiation reading of the new items, per item, on one set of feeds."""
+    from monitor.clustering import Clusterer
+    from monitor.negotiation import analyse_new_items
+
+    work = Path(tempfile.mkdtemp(prefix="sitmon-bench-analysis-"))
+    try:
+        config, store, ids = _stored(bodies, work / "analysis.db")
+        start = time.perf_counter()
+        analyse_new_items(store, config, ids)  # type: ignore[arg-type]
+        reading = time.perf_counter() - start
+        start = time.perf_counter()
+        Clusterer.from_config(store, config)(ids)  # type: ignore[arg-type]
+        clustering = time.perf_counter() - start
+        stories = store.conn.execute("SELECT count(*), max(items) FROM clusters").fetchone()  # type: ignore[attr-defined]
+        print(f"| {name} | {len(ids):,} | {reading / len(ids) * 1e3:.2f} ms | {clustering / len(ids) * 1e3:.2f} ms "
+              f"| {stories[0]:,} stories, largest {stories[1]} items |")  # fmt: skip
+        store.close()  # type: ignore[attr-defined]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-parsers", action="store_true")
+    parser.add_argument("--analysis-only", action="store_true", help="only the analysis table")
     args = parser.parse_args()
     if not 1 <= args.runs <= 50:
         parser.error("--runs must be 1..50")
@@ -202,10 +255,22 @@ def main() -> None:
     bodies = list(
         feedgen.iter_bodies(args.feeds, args.items, anchor=datetime.now(UTC).replace(microsecond=0))
     )
-    if not args.skip_parsers:
+    if not args.skip_parsers and not args.analysis_only:
         time_parsers(bodies, args.runs)
-    time_stages(bodies, args.runs)
-    time_ingest(bodies, args.runs)
+    if not args.analysis_only:
+        time_stages(bodies, args.runs)
+        time_ingest(bodies, args.runs)
+    print("\nAnalysis after storing (ingest hooks), one process, per item:\n")
+    print("| feeds | items | negotiation reading | story clustering | stories |")
+    print("|---|---|---|---|---|")
+    realfeeds = REPO_SHARED / "realfeeds"
+    if realfeeds.is_dir():
+        time_analysis(
+            "../shared/realfeeds (real outlets)", [p.read_bytes() for p in sorted(realfeeds.glob("*.xml"))]
+        )
+    else:
+        print("| ../shared/realfeeds | not present | | | |")
+    time_analysis(f"generated, {args.feeds} x {args.items} (few headline templates)", bodies)
 
 
 if __name__ == "__main__":
