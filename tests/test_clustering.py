@@ -356,6 +356,11 @@ def test_a_story_of_hundreds_of_reports_is_joined_with_bounded_work(store: Store
     big = cluster_of(store, "geneva-0")
     row = store.cluster(big or "")
     assert row is not None and row.items >= 250  # the reports really make one big story
+    # Grown item by item within the batch, the story's counts equal a recount from its items.
+    members = [i for i in store.query_items(limit=1000) if i.cluster_id == big]
+    assert row.items == len(members)
+    assert row.outlets == len({outlet_key(i.source, i.feed_url) for i in members}) == 4  # BBC x2 is one
+    assert (row.first_published, row.last_published) == (members[-1].published, members[0].published)
     clusterer.compared.clear()
     late = Story(
         "geneva-late",

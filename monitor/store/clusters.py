@@ -243,6 +243,8 @@ class ClustersMixin(StoreBase):
         merged: set[str] = set()
         with self.write() as conn:
             counts = _WindowCounts(conn, window)
+            outlets: dict[str, set[str]] = {}
+            """Outlets of the stories this batch touched, kept up to date as it adds items."""
             subjects = self._cluster_subjects(conn, ids)
             for subject in subjects:
                 keys = planner.keys(subject)
@@ -264,7 +266,18 @@ class ClustersMixin(StoreBase):
                     merged.update(merge)
                 self._add_member(conn, subject, keys, cluster_id)
                 counts.added(keys.vector, published)
-                self._refresh_cluster(conn, cluster_id, outlet_key)
+                outlet = outlet_key(subject.source, subject.feed_url)
+                known = outlets.get(cluster_id)
+                if merge or known is None:
+                    outlets[cluster_id] = self._refresh_cluster(conn, cluster_id, outlet_key)
+                else:
+                    # A story of hundreds of reports was re-read on every arrival: grow it instead.
+                    known.add(outlet)
+                    conn.execute(
+                        "UPDATE clusters SET first_published = min(first_published, ?), "
+                        "last_published = max(last_published, ?), items = items + 1, outlets = ? WHERE id = ?",
+                        (published, published, len(known), cluster_id),
+                    )
                 assigned[subject.id] = cluster_id
             if merged:
                 # Items of this batch that were in a merged story now belong to the survivor.
@@ -450,22 +463,28 @@ class ClustersMixin(StoreBase):
         )
 
     @staticmethod
-    def _refresh_cluster(
+    def _outlets(
         conn: sqlite3.Connection, cluster_id: str, outlet_key: Callable[[str, str], str]
-    ) -> None:
-        """Recompute a story's span, item count and distinct outlets from its items."""
-        first, last, count = conn.execute(
-            "SELECT min(published), max(published), count(*) FROM items WHERE cluster_id = ?", (cluster_id,)
-        ).fetchone()
-        if not count:
-            return
+    ) -> set[str]:
         # Distinct (source, feed) pairs, not every item: a story of hundreds of reports has a few dozen.
-        outlets = {
+        return {
             outlet_key(source, feed_url)
             for source, feed_url in conn.execute(
                 "SELECT DISTINCT source, feed_url FROM items WHERE cluster_id = ?", (cluster_id,)
             )
         }
+
+    @staticmethod
+    def _refresh_cluster(
+        conn: sqlite3.Connection, cluster_id: str, outlet_key: Callable[[str, str], str]
+    ) -> set[str]:
+        """Recompute a story's span, item count and distinct outlets from its items; returns the outlets."""
+        first, last, count = conn.execute(
+            "SELECT min(published), max(published), count(*) FROM items WHERE cluster_id = ?", (cluster_id,)
+        ).fetchone()
+        if not count:
+            return set()
+        outlets = ClustersMixin._outlets(conn, cluster_id, outlet_key)
         conn.execute(
             "INSERT INTO clusters (id, first_published, last_published, outlets, items) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -473,6 +492,7 @@ class ClustersMixin(StoreBase):
             "outlets = excluded.outlets, items = excluded.items",
             (cluster_id, first, last, len(outlets), count),
         )
+        return outlets
 
 
 BUCKET_SECONDS = 3600
