@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's write lock before failing."""
+JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
+"""Bytes of WAL file kept after a checkpoint (a poll cycle of 1,000 items writes about 8 MB to it, a step
+of retention's full-text merge up to about 30 MB; a rebuild of the index, hundreds)."""
 
 
 class StoreError(Exception):
@@ -70,6 +73,9 @@ class StoreBase:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # After a big transaction (a full FTS merge step, a rebuild) the WAL is cut back to this size
+        # once checkpointed, instead of staying at its largest.
+        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         with self._lock:
             self._all.append(conn)
         return conn

@@ -6,7 +6,14 @@ One Poller (the app's own) polls the local feed server again and again with a si
 five hours a cycle, as fast as five new items a feed; each cycle every feed publishes five new items and
 drops its five oldest, so the database grows until retention deletes as much as arrives. Every 100
 cycles it prints the RSS of this process and of the parse workers and the database size; at the end, the
-figures at cycle 100 and at the last cycle side by side.
+figures at every 100th cycle as a table, the full-text merges retention ran (how many, how long the
+longest purge spent on one), and where the database's pages went (dbstat) at the end.
+
+    .venv/bin/python -m tests.benchmarks.soak --merge-cost DB
+
+times the retention's full-text merge on a copy of DB instead (a merge made due by hand, run the way
+purges run it: steps of `fts_merge_pages`, `fts_merge_seconds` a purge), then a one-go 'optimize' and
+'rebuild' on fresh copies for comparison.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -26,6 +34,13 @@ from tests.benchmarks.common import feed_server, print_machine, rss_mb
 
 GAP_MINUTES = 60
 """Minutes between two items of a feed; the clock moves `shift` gaps a cycle, in step with the feeds."""
+
+
+@dataclass
+class MergeCall:
+    cycle: int
+    status: str
+    seconds: float
 
 
 @dataclass
@@ -55,7 +70,24 @@ def _db_mb(path: Path) -> float:
     return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()) / 1e6
 
 
-async def soak(work: Path, cycles: int, feeds: int, items: int, retention_days: int) -> list[Sample]:
+def _table_sizes(path: Path, top: int = 8) -> list[str]:
+    """Where the file's pages went, largest first, and the free pages SQLite will reuse."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0] * page
+        rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    except sqlite3.Error as exc:  # dbstat is a compile-time option
+        return [f"(no dbstat: {exc})"]
+    finally:
+        conn.close()
+    out = [f"{name} {size / 1e6:.1f} MB" for name, size in rows[:top]]
+    rest = sum(size for _, size in rows[top:])
+    return [*out, f"{len(rows) - top} others {rest / 1e6:.1f} MB", f"free pages {free / 1e6:.1f} MB"]
+
+
+async def soak(work: Path, cycles: int, feeds: int, items: int, retention_days: int,
+               merges: list[MergeCall]) -> list[Sample]:  # fmt: skip
     from monitor.config import build_config, default_tables
     from monitor.poller import Poller
     from monitor.store import Store
@@ -74,10 +106,21 @@ async def soak(work: Path, cycles: int, feeds: int, items: int, retention_days: 
         config = build_config([*default_tables(), ("<soak>", user)])
         db = work / "soak.db"
         store = Store(db)
+        maintain, cycle_now = store.maintain_fts, [0]
+
+        def timed_maintain(*, seconds: float | None = None) -> str | None:
+            began = time.perf_counter()
+            status = maintain(seconds=seconds)
+            if status is not None:
+                merges.append(MergeCall(cycle_now[0], status, time.perf_counter() - began))
+            return status
+
+        store.maintain_fts = timed_maintain  # type: ignore[method-assign]
         poller = Poller(config, store, clock=lambda: clock_now[0])
         began = time.perf_counter()
         try:
             for cycle in range(1, cycles + 1):
+                cycle_now[0] = cycle
                 report = await poller.poll_once(force=True)
                 if report.failing:
                     bad = next(f for f in report.feeds if f.error)
@@ -106,9 +149,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--retention-days", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="work in this folder and leave it behind")
+    parser.add_argument("--merge-cost", type=Path, metavar="DB",
+                        help="time the retention's full-text merge on a copy of DB, and nothing else")  # fmt: skip
     parser.add_argument("--no-history", action="store_true",
                         help="skip the per-cycle negotiation history step (times the poll path alone)")  # fmt: skip
     args = parser.parse_args()
+    if args.merge_cost is not None:
+        merge_cost(args.merge_cost)
+        return
     if not 1 <= args.cycles <= 100_000:
         parser.error("--cycles must be 1..100000")
     if args.no_history:
@@ -120,20 +168,106 @@ def main() -> None:
           f"retention {args.retention_days} days, clock +{GAP_MINUTES * 5 // 60} h a cycle")  # fmt: skip
     work = args.keep or Path(tempfile.mkdtemp(prefix="sitmon-soak-"))
     work.mkdir(parents=True, exist_ok=True)
+    merges: list[MergeCall] = []
     try:
-        samples = asyncio.run(soak(work, args.cycles, args.feeds, args.items, args.retention_days))
+        samples = asyncio.run(soak(work, args.cycles, args.feeds, args.items, args.retention_days, merges))
+        sizes = _table_sizes(work / "soak.db")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    first = next((s for s in samples if s.cycle == 100), samples[0])
     last = samples[-1]
-    print("\n| cycle | main RSS | parse workers RSS | database | items kept |")
+    print("\n| cycle | polling process RSS | parse workers RSS (both) | database (file + WAL) | items kept |")
     print("|---|---|---|---|---|")
-    for s in (first, last) if first is not last else (first,):
+    for s in samples:
         print(
-            f"| {s.cycle} | {s.main_rss:.1f} MB | {s.workers_rss:.1f} MB | {s.db_mb:.1f} MB | {s.items:,} |"
+            f"| {s.cycle:,} | {s.main_rss:.1f} MB | {s.workers_rss:.1f} MB | {s.db_mb:.1f} MB | {s.items:,} |"
         )
     print(f"(pid {os.getpid()}; {last.seconds / last.cycle:.2f} s a cycle)")
+    rounds = [m for m in merges if m.status != "merging"]
+    if merges:
+        longest = max(merges, key=lambda m: m.seconds)
+        print(f"full-text merges: {len(rounds)} finished ({sum(m.status == 'rebuilt' for m in rounds)} rebuilds) in "
+              f"{len(merges)} purges, {sum(m.seconds for m in merges):.1f} s in all, longest purge's share "
+              f"{longest.seconds:.2f} s (cycle {longest.cycle}); finished at cycles "
+              f"{', '.join(str(m.cycle) for m in rounds)}")  # fmt: skip
+    else:
+        print("full-text merges: none")
+    print("database at the end: " + "; ".join(sizes))
+
+
+def _fts_mb(path: Path) -> str:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        size = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'items_fts_data'").fetchone()[0]
+    except sqlite3.Error:
+        size = conn.execute("SELECT sum(length(block)) FROM items_fts_data").fetchone()[0]
+    finally:
+        conn.close()
+    return f"{(size or 0) / 1e6:.1f} MB"
+
+
+def _copy_db(source: Path, target: Path) -> None:
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        else:
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+    Path(f"{target}-shm").unlink(missing_ok=True)
+
+
+def merge_cost(source: Path) -> None:
+    """Time the retention's full-text merge, and one-go optimize and rebuild, on copies of `source`."""
+    from monitor.store import Store
+    from monitor.store.retention import META_DELETED, fts_levels
+
+    print_machine()
+    with tempfile.TemporaryDirectory(prefix="sitmon-merge-") as tmp:
+        copy = Path(tmp) / "merge.db"
+        _copy_db(source, copy)
+        store = Store(copy)
+        try:
+            items = store.count_items()
+            before = _fts_mb(copy)
+            store.set_meta(META_DELETED, str(items))  # as if retention had deleted a whole window
+            calls: list[tuple[float, float]] = []  # (seconds of the purge's merge, longest step in it)
+            steps: list[float] = []
+            step = store._merge_step
+
+            def timed_step() -> bool:
+                began = time.perf_counter()
+                try:
+                    return step()
+                finally:
+                    steps.append(time.perf_counter() - began)
+
+            store._merge_step = timed_step  # type: ignore[method-assign]
+            began = time.perf_counter()
+            status = "merging"
+            while status == "merging":
+                first, call = len(steps), time.perf_counter()
+                status = store.maintain_fts() or "nothing due"
+                calls.append((time.perf_counter() - call, max(steps[first:], default=0.0)))
+            total = time.perf_counter() - began
+            levels = fts_levels(store.conn)
+        finally:
+            store.close()
+        after = _fts_mb(copy)
+        print(f"{source.name}: {items:,} items; incremental merge ({Store.fts_merge_pages} pages a step, "
+              f"{Store.fts_merge_seconds:g} s a purge): {status} in {len(calls)} purges, {len(steps) + 1} "
+              f"transactions, {total:.1f} s in all; longest purge {max(c[0] for c in calls):.2f} s, longest "
+              f"step {max(steps, default=0.0):.2f} s; index (items_fts_data) {before} -> {after}, {levels} levels")  # fmt: skip
+        for command in ("optimize", "rebuild"):
+            _copy_db(source, copy)
+            conn = sqlite3.connect(copy, isolation_level=None)
+            try:
+                began = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(f"INSERT INTO items_fts (items_fts) VALUES ('{command}')")
+                conn.execute("COMMIT")
+                took = time.perf_counter() - began
+            finally:
+                conn.close()
+            print(f"  one-go '{command}': one transaction of {took:.1f} s; index {before} -> {_fts_mb(copy)}")
 
 
 if __name__ == "__main__":
