@@ -1,12 +1,13 @@
 """Scale: store queries and the TUI at 0, 10k, 100k and 1M stored items, as ratios to an empty database.
 
     .venv/bin/python -m tests.benchmarks.bench_scale [--sizes 0,10000,100000,1000000] [--repeat 30]
+        [--no-tui | --no-queries]
 
 Databases are built once through the real store code (`Store.save_poll`, one big batch per synthetic
 feed, tags from the real Tagger) and cached under $SITMON_BENCH_CACHE (default /tmp/sitmon-bench-cache);
 the 1M one takes a few minutes the first time. The TUI is measured headless (`App.run_test()`) in a fresh
 process per size: launch to the first frame with items, keystroke to repaint for a track switch and for a
-search, and peak RSS.
+search, the store statements a track switch issues, and peak RSS.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ CHUNK = 5_000
 """Entries per save_poll call while building (a big batch per synthetic feed)."""
 SEARCH_WORDS = ("geneva", "ceasefire", "grain", "shortfall", "kyiv", "protesters", "observers", "budget")
 TRACK_KEYS = ("1", "2", "3", "a")
+"""Keys cycled for the track-switch measurement (each different from the one before)."""
 STATUS_WAIT = 180.0
 """Longest wait for the status panel's first computation before keystrokes are measured anyway."""
-"""Keys cycled for the track-switch measurement (each different from the one before)."""
 
 
 def cache_dir() -> Path:
@@ -168,7 +169,7 @@ def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
     from monitor.config import load_config
     from monitor.store import ALL, UNTRACKED, Store
-    from monitor.tui.view_data import ViewQuery, load_view
+    from monitor.tui.view_data import ViewQuery, load_view, view_parts
 
     config = load_config(None)
     tracks = config.track_ids
@@ -176,6 +177,10 @@ def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
     store = Store(path)
     panes = {t: t for t in tracks} | {ALL: ALL}
     limits = dict.fromkeys(panes, config.settings.pane_rows)
+    first_pane = (tracks[-1],)
+    """The pane the TUI measurement searches in (its last track key, expanded)."""
+    first_limits = {tracks[-1]: 100}
+    """A screenful and some, as the TUI reads first for a pane whose filter changed (FIRST_ROWS)."""
     first = store.query_items(track=tracks[0], limit=300)
     cursor = (first[-1].published, first[-1].rowid) if first else None
     cases: dict[str, Callable[[], object]] = {
@@ -192,17 +197,46 @@ def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
         f"query_items search 'geneva' track={tracks[0]}": lambda: store.query_items(
             track=tracks[0], search="geneva", limit=300
         ),
+        f"query_items search 'kyiv' track={tracks[0]} (rare there)": lambda: store.query_items(
+            track=tracks[0], search="kyiv", limit=300
+        ),
+        "search_matches 'geneva' (prepare a search)": lambda: store.search_matches("geneva"),
         "unread_counts": lambda: store.unread_counts(list(tracks)),
         "hourly_counts all": lambda: store.hourly_counts(None, now),
         f"hourly_counts {tracks[0]}": lambda: store.hourly_counts(tracks[0], now),
-        "feed_states": store.feed_states,
-        "due_feeds": lambda: store.due_feeds(now),
+        "feed_states (with item counts: feed-health screen)": store.feed_states,
+        "feed_states(counts=False) (status line)": lambda: store.feed_states(counts=False),
+        "due_feeds (poller, every cycle)": lambda: store.due_feeds(now),
         "load_view (TUI refresh, 4 panes)": lambda: load_view(
             store, ViewQuery(panes=panes, limits=limits, track_ids=tracks, now=now)
         ),
         "load_view with search 'geneva'": lambda: load_view(
             store, ViewQuery(panes=panes, limits=limits, track_ids=tracks, now=now, search="geneva")
         ),
+        "load_view, search 'geneva', first part (1 pane on screen)": lambda: view_parts(
+            store,
+            ViewQuery(
+                panes=panes,
+                limits=limits,
+                track_ids=tracks,
+                now=now,
+                search="geneva",
+                first=first_pane,
+                first_limits=first_limits,
+            ),
+        )[0](),
+        "load_view, search 'kyiv', first part (1 pane on screen)": lambda: view_parts(
+            store,
+            ViewQuery(
+                panes=panes,
+                limits=limits,
+                track_ids=tracks,
+                now=now,
+                search="kyiv",
+                first=first_pane,
+                first_limits=first_limits,
+            ),
+        )[0](),
     }
     try:
         return {name: _timed(fn, repeat) for name, fn in cases.items()}
@@ -229,7 +263,15 @@ async def _tui_child(path: Path, repeat: int, launched: float) -> dict[str, Any]
     fired: list[float] = []
     """When a pane reload started (after the search debounce)."""
     applied: list[float] = []
+    """When a read was applied to the panes: the panes on screen (first part), then the others."""
+    first_parts: dict[int, float] = {}
+    """Filter generation -> when its first part (the panes on screen) was applied."""
+    statements: list[str] = []
+    """SQL run on any of the store's connections while `tracing` (a track switch should run none)."""
+    tracing = [False]
+    panel_done: list[float] = []
     display, start_refresh, apply_view = app._display, main._start_refresh, main._apply_view
+    panel_show, panel_error = main.status_panel._show, main.status_panel._show_error
 
     def on_display(screen: Any, renderable: Any) -> None:
         if renderable is not None:
@@ -240,13 +282,35 @@ async def _tui_child(path: Path, repeat: int, launched: float) -> dict[str, Any]
         fired.append(time.perf_counter())
         start_refresh()
 
-    def on_apply_view(data: Any) -> None:
-        apply_view(data)
-        applied.append(time.perf_counter())
+    def on_apply_view(data: Any, *args: Any) -> None:
+        current = data.query.generation == main.generation
+        apply_view(data, *args)
+        moment = time.perf_counter()
+        applied.append(moment)
+        if current:
+            first_parts.setdefault(data.query.generation, moment)
 
+    def on_panel(*args: Any) -> None:
+        panel_done.append(time.time())
+        panel_show(*args)
+
+    def on_panel_error(*args: Any) -> None:
+        panel_done.append(time.time())
+        panel_error(*args)
+
+    def trace(connection: Any) -> Any:
+        connection.set_trace_callback(lambda sql: statements.append(sql) if tracing[0] else None)
+        return connection
+
+    connect = store._connect
+    store._connect = lambda: trace(connect())  # type: ignore[method-assign]
+    for connection in list(store._all):
+        trace(connection)
     app._display = on_display  # type: ignore[method-assign]
     main._start_refresh = on_start_refresh  # type: ignore[method-assign]
     main._apply_view = on_apply_view  # type: ignore[method-assign]
+    main.status_panel._show = on_panel  # type: ignore[method-assign]
+    main.status_panel._show_error = on_panel_error  # type: ignore[method-assign]
 
     def frame_after(moment: float) -> float | None:
         return next((f for f in frames if f >= moment), None)
@@ -264,15 +328,18 @@ async def _tui_child(path: Path, repeat: int, launched: float) -> dict[str, Any]
         first = frame_after(applied[0]) if applied else None
         result["first_frame"] = (first or time.perf_counter()) - time.perf_counter() + time.time() - launched
         result["rows_shown"] = sum(len(p.list.items) for p in main.panes.values())
-        # The negotiation-status panel analyses recent items in a worker thread; keystrokes are measured
-        # once it is done (its time is reported on its own), or after STATUS_WAIT seconds regardless.
+        # The negotiation-status panel analyses recent items in a worker thread (started once the first
+        # rows are on screen); keystrokes are measured once it is done (its time is reported on its own),
+        # or after STATUS_WAIT seconds regardless.
         result["status_panel"] = None
         for _ in range(int(STATUS_WAIT / 0.05)):
-            if not any(w.group == "status-panel" and not w.is_finished for w in app.workers):
-                result["status_panel"] = time.time() - launched
+            if panel_done:
+                result["status_panel"] = panel_done[0] - launched
                 break
             await pilot.pause(0.05)
+        await pilot.pause(0.5)
         switches, settled = [], []
+        tracing[0] = True
         for n in range(repeat):
             key = TRACK_KEYS[n % len(TRACK_KEYS)]
             pressed = time.perf_counter()
@@ -282,23 +349,32 @@ async def _tui_child(path: Path, repeat: int, launched: float) -> dict[str, Any]
             if painted:
                 switches.append(painted[0] - pressed)
                 settled.append(painted[-1] - pressed)
+        await settle()
+        tracing[0] = False
         result["switch"] = switches
         result["switch_settled"] = settled
-        after_debounce, after_typing = [], []
+        result["switch_statements"] = statements[:]
+        after_debounce, after_typing, every_pane = [], [], []
         for n in range(repeat):
             word = SEARCH_WORDS[n % len(SEARCH_WORDS)]
             await pilot.press("slash", *word[:-1])
             typed = time.perf_counter()
             await pilot.press(word[-1])
             await settle()
-            shown = frame_after(applied[-1])
+            for _ in range(400):  # the panes off screen follow in a second part
+                if not any(w.group == "refresh" and not w.is_finished for w in app.workers):
+                    break
+                await pilot.pause(0.005)
+            shown = frame_after(first_parts.get(main.generation, applied[-1]))
             if shown is not None:
                 after_debounce.append(shown - fired[-1])
                 after_typing.append(shown - typed)
+                every_pane.append(applied[-1] - fired[-1])
             await pilot.press("escape")
             await settle()
         result["search_after_debounce"] = after_debounce
         result["search_after_typing"] = after_typing
+        result["search_every_pane"] = every_pane
     store.close()
     result["peak_rss_mb"] = peak_rss_mb()
     return result
@@ -321,6 +397,12 @@ def _status(seconds: float | None) -> str:
     return f"{seconds:.1f} s" if seconds is not None else f"> {STATUS_WAIT:.0f} s"
 
 
+def _statements(sql: list[str]) -> str:
+    """How many statements, and how many of them read (a switch may write the pane it left as seen)."""
+    reads = sum(1 for s in sql if s.lstrip().upper().startswith(("SELECT", "WITH")))
+    return f"{len(sql)} ({reads} reads)"
+
+
 def _ms(values: list[float], p: float) -> str:
     return f"{percentile(values, p) * 1000:.1f}"
 
@@ -330,6 +412,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=30, help="repetitions of each query and keystroke")
     parser.add_argument("--no-tui", action="store_true", help="store queries only")
+    parser.add_argument("--no-queries", action="store_true", help="the TUI only")
     parser.add_argument("--tui-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--launched", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -343,31 +426,34 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     now = datetime.now(UTC).replace(microsecond=0)
     paths = {size: build(size, now) for size in sizes}
-    queries = {size: query_timings(paths[size], args.repeat) for size in sizes}
-    print("\nStore queries, p50 / p95 ms (each call repeated, warm cache):\n")
-    names = list(next(iter(queries.values())))
-    print("| query | " + " | ".join(f"{s:,} items" for s in sizes) + " |")
-    print("|---|" + "---|" * len(sizes))
-    for name in names:
-        cells = [f"{_ms(queries[s][name], 50)} / {_ms(queries[s][name], 95)}" for s in sizes]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    sys.stdout.flush()
+    if not args.no_queries:
+        queries = {size: query_timings(paths[size], args.repeat) for size in sizes}
+        print("\nStore queries, p50 / p95 ms (each call repeated, warm cache):\n")
+        names = list(next(iter(queries.values())))
+        print("| query | " + " | ".join(f"{s:,} items" for s in sizes) + " |")
+        print("|---|" + "---|" * len(sizes))
+        for name in names:
+            cells = [f"{_ms(queries[s][name], 50)} / {_ms(queries[s][name], 95)}" for s in sizes]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        sys.stdout.flush()
     tui = {} if args.no_tui else {size: tui_timings(paths[size], args.repeat) for size in sizes}
     if tui:
         base = tui[sizes[0]]
         print("\nTUI (headless App.run_test, 200x50), ratio to the smallest database in brackets:\n")
         print("| items | launch to first frame | status panel ready | track switch: first repaint p50 / p95 "
-              "| track switch: last frame p95 | search p50 / p95 (after debounce) | search p95 after last key "
+              "| track switch: last frame p95 | store statements in the switches "
+              "| search p50 / p95 (after debounce) | search p95 after last key | search: every pane read p95 "
               "| peak RSS |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for size in sizes:
             t = tui[size]
             print(
                 f"| {size:,} | {t['first_frame']:.2f} s ({t['first_frame'] / base['first_frame']:.2f}x) "
                 f"| {_status(t['status_panel'])} "
                 f"| {_ms(t['switch'], 50)} / {_ms(t['switch'], 95)} ms | {_ms(t['switch_settled'], 95)} ms "
+                f"| {_statements(t['switch_statements'])} "
                 f"| {_ms(t['search_after_debounce'], 50)} / {_ms(t['search_after_debounce'], 95)} ms "
-                f"| {_ms(t['search_after_typing'], 95)} ms "
+                f"| {_ms(t['search_after_typing'], 95)} ms | {_ms(t['search_every_pane'], 95)} ms "
                 f"| {t['peak_rss_mb']:.0f} MB ({t['peak_rss_mb'] / base['peak_rss_mb']:.2f}x) |"
             )
     sys.stdout.flush()

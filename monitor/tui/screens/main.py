@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
+import threading
 import webbrowser
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,8 +20,7 @@ from textual.containers import Container, Horizontal
 from textual.events import DescendantBlur, DescendantFocus
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
-from textual.worker import get_current_worker
+from textual.widgets import Input
 
 from monitor.config import Config
 from monitor.models import Item
@@ -25,7 +28,8 @@ from monitor.store import ALL, UNTRACKED, Store, StoreError
 from monitor.tui.format import safe
 from monitor.tui.keys import main_bindings
 from monitor.tui.messages import FeedPolled, PollerStopped, PollFinished, PollStarted
-from monitor.tui.view_data import ViewData, ViewQuery, load_older, load_view
+from monitor.tui.view_data import Cancelled, ViewData, ViewQuery, cancellable, load_older, view_parts
+from monitor.tui.widgets.footer import KeysFooter
 from monitor.tui.widgets.item_list import ItemList, TrackBadge
 from monitor.tui.widgets.status_line import StatusLine
 from monitor.tui.widgets.status_panel import StatusPanel
@@ -47,6 +51,16 @@ MAX_ALERT_LINES = 3
 ALERT_SECONDS = 15
 WIDE = 160
 """Columns from which the track panes sit side by side."""
+PAINT_WAIT = 0.5
+"""Longest wait, in a refresh, for the panes on screen to be painted before the others are read."""
+GC_THRESHOLD = (3000, 10, 10)
+"""Collector thresholds while the app runs (Python's are 700, 10, 10). Drawing a frame allocates
+tens of thousands of small objects: at the default a full collection came every four track switches
+(20 to 50 ms each at a million items, often inside a keystroke's frame), here one in about twenty-five.
+Much higher and the young collections themselves take several ms."""
+FIRST_ROWS = 100
+"""Rows read first for a pane on screen whose filter changed (a screenful and some); the rest of its
+window comes with the panes off screen."""
 
 ALL_COLOR = "#a0a0a0"
 
@@ -95,6 +109,16 @@ class MainScreen(Screen[None]):
         self._paging: set[str] = set()
         self._reading: TrackPane | None = None
         """The pane the reader is in; its "new" marks clear when they move to another pane."""
+        self._unread: dict[str, int] = {}
+        self._seen_pending: dict[str, datetime] = {}
+        """Pane id -> "looked at" time not yet written to the store."""
+        self._seen_scheduled = False
+        self._first_view_shown = False
+        self._gc_threshold: tuple[int, int, int] | None = None
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="sitmon-view")
+        """One thread for the panes' reads: its connection keeps SQLite's page and statement caches
+        warm from one refresh to the next (worker threads come from a pool, each with a connection)."""
+        self._panel_frozen = False
         badges = {t.id: TrackBadge(t.title, t.color) for t in config.tracks}
         self.panes: dict[str, TrackPane] = {}
         for n, track in enumerate(config.tracks):
@@ -135,7 +159,7 @@ class MainScreen(Screen[None]):
                 yield from self.panes.values()
             yield self.status_panel
         yield self.status_line
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.expanded = self.app.size.width < WIDE
@@ -143,12 +167,33 @@ class MainScreen(Screen[None]):
         for pane_id, pane in self.panes.items():
             pane.list.new_after = self.store.pane_seen(pane_id) or now
         self._apply_layout()
-        self.call_after_refresh(self.focus_active)
+        self.focus_active()
         self._data_version = self.store.data_version()
         self.request_refresh(reset=True)
-        self.status_panel.refresh_status()
+        # The negotiation panel's first computation (seconds of Python at a million items, holding the
+        # interpreter lock) starts once the panes have shown their rows: see _after_first_view.
         if self.watch_interval:
             self.set_interval(self.watch_interval, self.check_for_changes)
+
+    def on_status_panel_computed(self, message: StatusPanel.Computed) -> None:
+        if not self._panel_frozen and self._gc_threshold is not None:
+            # The panel's first computation leaves long-lived results (and its read cache) behind:
+            # out of the collector's sight too.
+            self._panel_frozen = True
+            gc.freeze()
+
+    def _after_first_view(self) -> None:
+        """The first frame with rows is on screen: start what it did not need."""
+        if self._first_view_shown:
+            return
+        self._first_view_shown = True
+        self.status_panel.refresh_status()
+        # Everything alive now (modules, styles, widgets, the first rows) lives as long as the app:
+        # moved out of the collector's sight, a full collection no longer walks it (at a million items
+        # those took 100 ms and more, in the middle of a keystroke); and full collections come rarely.
+        gc.freeze()
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLD)
 
     @property
     def active_pane(self) -> TrackPane:
@@ -164,18 +209,30 @@ class MainScreen(Screen[None]):
         return self.app.size.width >= 120
 
     def _apply_layout(self) -> None:
+        """Show the panes the layout calls for. Only what changed is touched: a pane's `display` is set
+        directly (no stylesheet pass over the panes), screen classes only when they flip."""
         panes = self.query_one("#panes")
         panes.set_class(self.expanded, "-expanded")
         for pane_id, pane in self.panes.items():
-            pane.set_class(pane_id == self.active, "-active")
+            shown = pane_id == self.active if self.expanded else pane_id != ALL
+            if pane.display != shown:
+                pane.display = shown
         self.set_class(self._panel is True, "-show-panel")
         self.set_class(self._panel is False, "-hide-panel")
         self.set_class(bool(self.search_text) or self.search_input.has_focus, "-searching")
         self._update_tabs()
 
     def _update_tabs(self) -> None:
+        # Counts come from the last read's counts, which reach every tab before the second part of
+        # a refresh reaches the panes off screen.
         tabs = [
-            Tab(pane_id, str(pane.number) if pane.number else "a", pane.title, pane.color, pane.unread)
+            Tab(
+                pane_id,
+                str(pane.number) if pane.number else "a",
+                pane.title,
+                pane.color,
+                None if pane.scope == UNTRACKED else self._unread.get(pane.scope, pane.unread or 0),
+            )
             for pane_id, pane in self.panes.items()
             if pane.number or pane_id == ALL
         ]
@@ -183,6 +240,13 @@ class MainScreen(Screen[None]):
 
     def focus_active(self) -> None:
         self.active_pane.list.focus()
+
+    def _show_active(self) -> None:
+        """After a track key: the pane is shown in this frame, focus moves in the next one. Moving it in
+        the same frame restyles both panes before anything is drawn (a third more work before the
+        first frame at a million items)."""
+        self._apply_layout()
+        self.call_after_refresh(self.focus_active)
 
     # ---- reading the store --------------------------------------------------------------------
 
@@ -202,11 +266,14 @@ class MainScreen(Screen[None]):
 
     def _view_query(self) -> ViewQuery:
         window = self.config.settings.pane_rows
-        reset = self.generation != self._applied_generation
         limits = {
-            pane_id: window if reset else max(window, min(len(pane.list.items), window * MAX_ROWS_FACTOR))
+            pane_id: window
+            if pane.generation != self.generation
+            else max(window, min(len(pane.list.items), window * MAX_ROWS_FACTOR))
             for pane_id, pane in self.panes.items()
         }
+        on_screen = self.query_one("#panes").display
+        first = tuple(pane_id for pane_id, pane in self.panes.items() if on_screen and pane.display)
         return ViewQuery(
             panes={pane_id: pane.scope for pane_id, pane in self.panes.items()},
             limits=limits,
@@ -215,41 +282,85 @@ class MainScreen(Screen[None]):
             search=self.search_text,
             unread_only=self.unread_only,
             generation=self.generation,
+            first=first,
+            # A new filter changes no count: the panes on screen need not wait for them.
+            counts_first=not self._unread or self.generation == self._applied_generation,
+            first_limits={
+                pane_id: min(limits[pane_id], FIRST_ROWS)
+                for pane_id in first
+                if self.panes[pane_id].generation != self.generation
+            },
         )
 
     def _start_refresh(self) -> None:
         self._refresh_timer = None
         self._refresh_worker(self._view_query())
 
-    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
-    def _refresh_worker(self, query: ViewQuery) -> None:
-        worker = get_current_worker()
+    @work(exclusive=True, group="refresh", exit_on_error=False)
+    async def _refresh_worker(self, query: ViewQuery) -> None:
+        """Read on the screen's reader thread; a newer refresh cancels this one, and its SQL stops."""
+        cancelled = threading.Event()
         try:
-            data = load_view(self.store, query)
+            await asyncio.get_running_loop().run_in_executor(self._reader, self._read_view, query, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def _read_view(self, query: ViewQuery, cancelled: threading.Event) -> None:
+        """The panes on screen first (shown as soon as they are read), then the others (reader thread)."""
+        self._save_seen_now()
+        painted = threading.Event()
+        try:
+            with cancellable(self.store, cancelled.is_set):
+                for n, read in enumerate(view_parts(self.store, query)):
+                    if n:
+                        # Let the first part reach the screen before reading on: the frame and this
+                        # thread would otherwise share the interpreter.
+                        painted.wait(PAINT_WAIT)
+                    data = read()
+                    if cancelled.is_set():
+                        return
+                    self.app.call_from_thread(self._apply_view, data, painted)
+        except Cancelled:
+            return
         except StoreError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._apply_view, data)
+            self.app.call_from_thread(self._after_first_view)
 
-    def _apply_view(self, data: ViewData) -> None:
+    def _apply_view(self, data: ViewData, painted: threading.Event | None = None) -> None:
         if data.query.generation != self.generation:
             return  # an answer for a filter that has since changed; the newer one is on its way
-        reset = data.query.generation != self._applied_generation
         self._applied_generation = data.query.generation
+        if data.feeds is not None:
+            self._unread = data.unread
+            self.status_line.update_feeds(data.feeds, data.next_due)
+            for pane in self.panes.values():
+                if pane.pane_id not in data.rows and pane.scope != UNTRACKED:
+                    pane.set_unread(self._unread.get(pane.scope, 0))
         focused = self.focused
-        for pane_id, pane in self.panes.items():
+        for pane_id, rows in data.rows.items():
+            pane = self.panes[pane_id]
+            reset = pane.generation != data.query.generation
+            pane.generation = data.query.generation
             pane.show(
-                data.rows.get(pane_id, []),
-                unread=None if pane.scope == UNTRACKED else data.unread.get(pane.scope, 0),
+                rows,
+                unread=None if pane.scope == UNTRACKED else self._unread.get(pane.scope, 0),
                 hourly=data.hourly.get(pane_id, []),
                 search=self.search_text,
                 unread_only=self.unread_only,
                 reset=reset,
                 follow_head=focused is not pane.list,
             )
-        self._update_tabs()
-        self.status_line.update_feeds(data.feeds, data.next_due)
+        for pane_id, rows in data.more.items():
+            pane = self.panes[pane_id]
+            if pane.generation == data.query.generation:
+                pane.extend(rows)
+        if data.feeds is not None:
+            self._update_tabs()
+        if painted is not None:
+            self.call_after_refresh(painted.set)
+        if not self._first_view_shown:
+            self.call_after_refresh(self._after_first_view)
 
     def check_for_changes(self) -> None:
         """Cheap poll of the database (PRAGMA data_version): reload only when someone else committed."""
@@ -391,17 +502,40 @@ class MainScreen(Screen[None]):
             self._apply_layout()
 
     def mark_seen(self, pane: TrackPane) -> None:
-        """The reader has looked at this pane: rows that arrived until now lose their "new" mark."""
+        """The reader has looked at this pane: rows that arrived until now lose their "new" mark.
+
+        The time is written by a worker thread once the frame is painted: a track switch never
+        waits for the database, whose write lock a poller may hold for a while."""
         now = self.clock()
         pane.list.new_after = now
         pane.list.refresh()
-        # A busy database costs only the marks, which come back next time.
-        with contextlib.suppress(StoreError):
-            self.store.set_pane_seen(pane.pane_id, now)
+        self._seen_pending[pane.pane_id] = now
+        if not self._seen_scheduled:
+            self._seen_scheduled = True
+            self.call_after_refresh(self._save_seen_later)
+
+    def _save_seen_later(self) -> None:
+        self._seen_scheduled = False
+        if self._seen_pending:
+            self.run_worker(self._save_seen_now, thread=True, group="pane-seen", exit_on_error=False)
+
+    def _save_seen_now(self) -> None:
+        """Write the pending "looked at" times (any thread)."""
+        while self._seen_pending:
+            pane_id, moment = self._seen_pending.popitem()
+            # A busy database costs only the marks, which come back next time.
+            with contextlib.suppress(StoreError):
+                self.store.set_pane_seen(pane_id, moment)
 
     def on_unmount(self) -> None:
         if self._reading is not None:
             self.mark_seen(self._reading)
+        self._save_seen_now()
+        self._reader.shutdown(wait=False, cancel_futures=True)
+        if self._gc_threshold is not None:
+            # What the app held can be collected again (tests run many apps in one process).
+            gc.set_threshold(*self._gc_threshold)
+            gc.unfreeze()
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -413,15 +547,13 @@ class MainScreen(Screen[None]):
             return
         self.active = self.track_ids[index]
         self.expanded = True
-        self._apply_layout()
-        self.call_after_refresh(self.focus_active)
+        self._show_active()
 
     def action_show_all_panes(self) -> None:
         self.expanded = False
         if self.active == ALL:
             self.active = self.track_ids[0] if self.track_ids else ALL
-        self._apply_layout()
-        self.call_after_refresh(self.focus_active)
+        self._show_active()
 
     def action_all_view(self) -> None:
         pane = self.panes[ALL]
@@ -431,8 +563,7 @@ class MainScreen(Screen[None]):
             self.request_refresh(reset=True)
         self.active = ALL
         self.expanded = True
-        self._apply_layout()
-        self.call_after_refresh(self.focus_active)
+        self._show_active()
 
     def action_search(self) -> None:
         self.set_class(True, "-searching")

@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.content import Content
 from textual.events import Click
@@ -22,6 +23,17 @@ from monitor.tui.format import safe, short_time
 
 NEAR_END_ROWS = 40
 """Ask for older rows when the cursor comes this close to the last loaded row."""
+LINE_CACHE = 160
+"""Drawn rows kept per list: a pane shown again (a track switch) is drawn from them."""
+_PARTS = (
+    "item-list--new",
+    "item-list--unread",
+    "item-list--read",
+    "item-list--star",
+    "item-list--time",
+    "item-list--source",
+    "item-list--extra",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,10 @@ class ItemList(ScrollView, can_focus=True):
         self.exhausted = False
         """True once paging found no older rows."""
         self._index: dict[str, int] = {}
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(LINE_CACHE)
+        """Drawn rows, keyed by everything a row's look depends on (so nothing needs invalidating but
+        the styles, which are part of the key too)."""
+        self._parts: dict[str, Style] | None = None
 
     # ---- data ---------------------------------------------------------------------------------
 
@@ -235,6 +251,10 @@ class ItemList(ScrollView, can_focus=True):
 
     # ---- drawing ------------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._parts = None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = round(self.scroll_y) + y
@@ -244,22 +264,53 @@ class ItemList(ScrollView, can_focus=True):
                 content = Content(f" {self.empty_text}").truncate(width, pad=True)
                 return Strip(content.render_segments(style), width)
             return Strip.blank(width, self.get_visual_style().rich_style)
+        item = self.items[row]
         cursor = row == self.cursor
         base = self.get_visual_style("item-list--cursor") if cursor else self.get_visual_style()
-        content = self.row_content(self.items[row], width)
-        return Strip(content.render_segments(base), width)
+        parts = self._part_styles()
+        today = self.clock().astimezone(self.tz).date()
+        # Everything the row's look depends on: the item's shown fields, the "new" mark, the width, the
+        # styles and the day (times show as HH:MM today, as a date before).
+        key = (
+            item.id,
+            item.title,
+            item.source,
+            item.published,
+            item.tracks,
+            item.read,
+            item.starred,
+            item.cluster_size,
+            self._is_new(item),
+            width,
+            base,
+            tuple(parts.values()),
+            today,
+        )
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = Strip(self.row_content(item, width).render_segments(base), width)
+            self._lines.set(key, strip)
+        return strip
+
+    def _part_styles(self) -> dict[str, Style]:
+        if self._parts is None:
+            self._parts = {name: self.get_visual_style(name, partial=True) for name in _PARTS}
+        return self._parts
 
     def _part(self, name: str) -> Style:
-        return self.get_visual_style(name, partial=True)
+        return self._part_styles()[name]
+
+    def _is_new(self, item: Item) -> bool:
+        # fetched_at has whole seconds; compare at that resolution so a row stored in the same second
+        # as the baseline still counts as arrived.
+        return self.new_after is not None and item.fetched_at >= self.new_after.replace(microsecond=0)
 
     def source_width(self, width: int) -> int:
         return max(8, min(18, width // 6))
 
     def row_content(self, item: Item, width: int) -> Content:
         """One row, built from plain strings and styles: feed text is never read as markup."""
-        # fetched_at has whole seconds; compare at that resolution so a row stored in the same second
-        # as the baseline still counts as arrived.
-        new = self.new_after is not None and item.fetched_at >= self.new_after.replace(microsecond=0)
+        new = self._is_new(item)
         mark = (
             ("+", self._part("item-list--new"))
             if new

@@ -88,6 +88,8 @@ class TrackPane(Vertical):
         self.newer_above = 0
         """Rows that arrived above the reader's position since they last went to the top."""
         self.shown = 0
+        self.generation = -1
+        """The filter generation of the rows shown (the screen's counter; -1 before the first read)."""
         self.header = PaneHeader(self)
         self.list = ItemList(tz=tz, clock=clock, badges=badges, id=f"list-{pane_id}")
 
@@ -119,6 +121,18 @@ class TrackPane(Vertical):
             self.newer_above += above
         self.list.empty_text = self._empty_text()
         self.header.refresh()
+
+    def set_unread(self, unread: int) -> None:
+        if unread != self.unread:
+            self.unread = unread
+            self.header.refresh()
+
+    def extend(self, items: Sequence[Item]) -> None:
+        """Older rows that continue the window (the second part of a refresh); the view does not move."""
+        if items:
+            self.list.append_items(items)
+            self.shown = len(self.list.items)
+            self.header.refresh()
 
     def _empty_text(self) -> str:
         if self.search:
