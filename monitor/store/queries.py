@@ -442,6 +442,19 @@ class QueriesMixin(StoreBase):
             found.update((item.id, item) for item in self._items_from_rows(rows))
         return [found[i] for i in ids if i in found]
 
+    def items_by_rowid(self, rowids: Iterable[int]) -> dict[int, Item]:
+        """Items by row id (missing rows are skipped)."""
+        wanted = list(rowids)
+        found: dict[int, Item] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.rowid IN ({marks})", chunk
+            ).fetchall()
+            found.update((item.rowid, item) for item in self._items_from_rows(rows))  # type: ignore[misc]
+        return found
+
     def count_items(self, track: str | None = None) -> int:
         if track in (None, ALL):
             return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])

@@ -193,40 +193,10 @@ class StatusMixin(StoreBase):
     def _pending_reads(self, rows: Sequence[tuple[int, int]]) -> list[PendingRead]:
         if not rows:
             return []
-        rowids = [rowid for rowid, _ in rows]
-        items: dict[int, tuple] = {}
-        tracks: dict[int, list[str]] = {}
-        for chunk in _chunks(rowids):
-            marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
-                "SELECT rowid, id, feed_url, guid, link, title, summary, source, published, fetched_at "
-                f"FROM items WHERE rowid IN ({marks})",
-                list(chunk),
-            ):
-                items[row[0]] = row
-            for rowid, track in self.conn.execute(
-                f"SELECT item_rowid, track FROM item_tracks WHERE item_rowid IN ({marks})", list(chunk)
-            ):
-                tracks.setdefault(rowid, []).append(track)
+        items: dict[int, Item] = self.items_by_rowid(rowid for rowid, _ in rows)  # type: ignore[attr-defined]
         out = []
         for rowid, token in rows:
-            row = items.get(rowid)
-            item = None
-            if row is not None:
-                _, item_id, feed_url, guid, link, title, summary, source, published, fetched = row
-                item = Item(
-                    id=item_id,
-                    feed_url=feed_url,
-                    guid=guid,
-                    link=link,
-                    title=title,
-                    summary=summary,
-                    source=source,
-                    published=from_ts(published),  # type: ignore[arg-type]
-                    fetched_at=from_ts(fetched),  # type: ignore[arg-type]
-                    tracks=tuple(sorted(tracks.get(rowid, ()))),
-                    rowid=rowid,
-                )
+            item = items.get(rowid)
             out.append(PendingRead(rowid, token, item))
         return out
 
