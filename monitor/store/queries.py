@@ -429,31 +429,27 @@ class QueriesMixin(StoreBase):
         items = self._items_from_rows(rows)
         return items[0] if items else None
 
+    def _items_where_in(self, column: str, values: Sequence[object]) -> list[Item]:
+        """Items whose `column` ("id" or "rowid") is one of `values`, in chunks SQLite accepts."""
+        items: list[Item] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.{column} IN ({marks})", chunk
+            ).fetchall()
+            items += self._items_from_rows(rows)
+        return items
+
     def get_items(self, item_ids: Iterable[str]) -> list[Item]:
         """Items by id, in the order asked (missing ids are skipped)."""
         ids = list(item_ids)
-        found: dict[str, Item] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.id IN ({marks})", chunk
-            ).fetchall()
-            found.update((item.id, item) for item in self._items_from_rows(rows))
+        found = {item.id: item for item in self._items_where_in("id", ids)}
         return [found[i] for i in ids if i in found]
 
     def items_by_rowid(self, rowids: Iterable[int]) -> dict[int, Item]:
         """Items by row id (missing rows are skipped)."""
-        wanted = list(rowids)
-        found: dict[int, Item] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT {_ITEM_COLUMNS} FROM {_FROM_ITEMS} WHERE i.rowid IN ({marks})", chunk
-            ).fetchall()
-            found.update((item.rowid, item) for item in self._items_from_rows(rows))  # type: ignore[misc]
-        return found
+        return {item.rowid: item for item in self._items_where_in("rowid", list(rowids))}  # type: ignore[misc]
 
     def count_items(self, track: str | None = None) -> int:
         if track in (None, ALL):
