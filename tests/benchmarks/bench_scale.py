@@ -181,6 +181,12 @@ def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
     """The pane the TUI measurement searches in (its last track key, expanded)."""
     first_limits = {tracks[-1]: 100}
     """A screenful and some, as the TUI reads first for a pane whose filter changed (FIRST_ROWS)."""
+
+    def first_part(word: str) -> object:
+        query = ViewQuery(panes=panes, limits=limits, track_ids=tracks, now=now, search=word,
+                          first=first_pane, first_limits=first_limits)  # fmt: skip
+        return view_parts(store, query)[0]()
+
     first = store.query_items(track=tracks[0], limit=300)
     cursor = (first[-1].published, first[-1].rowid) if first else None
     cases: dict[str, Callable[[], object]] = {
@@ -213,30 +219,8 @@ def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
         "load_view with search 'geneva'": lambda: load_view(
             store, ViewQuery(panes=panes, limits=limits, track_ids=tracks, now=now, search="geneva")
         ),
-        "load_view, search 'geneva', first part (1 pane on screen)": lambda: view_parts(
-            store,
-            ViewQuery(
-                panes=panes,
-                limits=limits,
-                track_ids=tracks,
-                now=now,
-                search="geneva",
-                first=first_pane,
-                first_limits=first_limits,
-            ),
-        )[0](),
-        "load_view, search 'kyiv', first part (1 pane on screen)": lambda: view_parts(
-            store,
-            ViewQuery(
-                panes=panes,
-                limits=limits,
-                track_ids=tracks,
-                now=now,
-                search="kyiv",
-                first=first_pane,
-                first_limits=first_limits,
-            ),
-        )[0](),
+        "load_view, search 'geneva', first part (1 pane on screen)": lambda: first_part("geneva"),
+        "load_view, search 'kyiv', first part (1 pane on screen)": lambda: first_part("kyiv"),
     }
     try:
         return {name: _timed(fn, repeat) for name, fn in cases.items()}
