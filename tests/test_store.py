@@ -15,6 +15,7 @@ import pytest
 from monitor.config import FeedConfig
 from monitor.models import CleanEntry, FeedStatus
 from monitor.store import ALL, UNTRACKED, Store, StoreError, fts_query
+from monitor.store.items import PollSave
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FEED = "https://example.org/feed.xml"
@@ -95,6 +96,55 @@ def test_search_is_full_text_with_prefix_and_safe_for_any_input(store: Store) ->
     for hostile in ['"', "NEAR(", "a OR", "*", "title:x", "[/", "')--"]:
         store.query_items(search=hostile)  # must not raise
     assert fts_query("  ") is None
+
+
+def fts_consistent(store: Store) -> bool:
+    """FTS5's own check that the index holds exactly the content table's text."""
+    try:
+        store.conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError:
+        return False
+    return True
+
+
+def test_full_text_index_follows_batched_saves_edits_and_deletes(store: Store) -> None:
+    other = "https://example.net/feed.xml"
+    store.sync_feeds([FeedConfig(url=FEED, title="Example"), FeedConfig(url=other, title="Other")], NOW)
+    states = [replace(store.feed_state(url), last_polled=NOW) for url in (FEED, other)]  # type: ignore[arg-type]
+    # One transaction: the second feed carries the first one's item with new text, so the row is
+    # edited before the batch's new rows were indexed.
+    first = PollSave(states[0], NOW, [entry(1, "Ceasefire talks open in Cairo"), entry(2, "Kyiv grid hit")])
+    second = PollSave(
+        states[1], NOW, [entry(1, "Ceasefire talks collapse in Cairo"), entry(3, "Doha envoys")]
+    )
+    results = store.save_polls([first, second])
+    assert [(r.new_ids, r.updated_ids) for r in results] == [(["id1", "id2"], []), (["id3"], ["id1"])]  # type: ignore[union-attr]
+    assert fts_consistent(store)
+    assert [i.id for i in store.query_items(search="collapse")] == ["id1"]
+    assert store.query_items(search="open") == []
+    assert [i.id for i in store.query_items(search="kyiv")] == ["id2"]
+    assert [i.id for i in store.query_items(search="doha")] == ["id3"]
+    save(store, [entry(4, "Caracas strike weighed")])
+    store.purge_older_than(NOW + timedelta(days=1))
+    assert fts_consistent(store)
+    assert store.query_items(search="caracas") == []
+
+
+def test_a_database_from_before_bulk_indexing_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:  # as schema version 5 left it: a trigger indexing each insert
+        conn.execute(
+            "CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (rowid, title, summary) "
+            "VALUES (new.rowid, new.title, new.summary); END"
+        )
+        conn.execute("PRAGMA user_version = 5")
+    store = Store(path)
+    store.sync_feeds([FeedConfig(url=FEED, title="Example")], NOW)
+    save(store, [entry(1, "Envoys head to Doha")])
+    assert [i.id for i in store.query_items(search="doha")] == ["id1"]
+    assert fts_consistent(store)  # indexed once, not twice
+    store.close()
 
 
 def test_since_until_filters(store: Store) -> None:

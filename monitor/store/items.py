@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,6 +43,36 @@ def content_hash(entry: CleanEntry) -> str:
     return digest.hexdigest()
 
 
+class _NewItems:
+    """The items a write transaction inserts, indexed for full-text search in one statement.
+
+    Indexed row by row (an insert trigger), FTS5 cost 60 us of an item's 90 us insert; one
+    INSERT ... SELECT over the same rows costs a sixth of that. Rowids only grow and the transaction
+    holds the write lock, so the new rows are exactly those past the largest rowid seen at its start.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._indexed_up_to: int | None = None
+        """Largest rowid before the first insert not yet indexed; None when there is nothing to index."""
+
+    def before_insert(self) -> None:
+        if self._indexed_up_to is None:
+            self._indexed_up_to = int(
+                self.conn.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()[0]
+            )
+
+    def index(self) -> None:
+        """Index every item inserted since the last call (or the transaction's start)."""
+        if self._indexed_up_to is None:
+            return  # a feed that answered 304, or had nothing new
+        self.conn.execute(
+            "INSERT INTO items_fts (rowid, title, summary) SELECT rowid, title, summary FROM items WHERE rowid > ?",
+            (self._indexed_up_to,),
+        )
+        self._indexed_up_to = None
+
+
 class ItemsMixin(StoreBase):
     def save_poll(
         self,
@@ -56,8 +87,8 @@ class ItemsMixin(StoreBase):
     ) -> SaveResult:
         """Store one feed's entries and its new state in one transaction: all of it lands or none does."""
         save = PollSave(state, now, entries, tags or {}, source, feed_title, not_modified)
-        with self.write() as conn:
-            return self._save_in(conn, save)
+        with self._write_items() as batch:
+            return self._save_in(batch, save)
 
     def save_polls(self, saves: Sequence[PollSave]) -> list[SaveResult | StoreError]:
         """Store several feeds' polls in one transaction; each result is a SaveResult or that feed's StoreError.
@@ -69,19 +100,28 @@ class ItemsMixin(StoreBase):
         if len(saves) == 1:
             return [self._save_alone(saves[0])]
         try:
-            with self.write() as conn:
-                return [self._save_in(conn, save) for save in saves]
+            with self._write_items() as batch:
+                return [self._save_in(batch, save) for save in saves]
         except StoreError:
             return [self._save_alone(save) for save in saves]
 
     def _save_alone(self, save: PollSave) -> SaveResult | StoreError:
         try:
-            with self.write() as conn:
-                return self._save_in(conn, save)
+            with self._write_items() as batch:
+                return self._save_in(batch, save)
         except StoreError as exc:
             return exc
 
-    def _save_in(self, conn: sqlite3.Connection, save: PollSave) -> SaveResult:
+    @contextmanager
+    def _write_items(self) -> Iterator[_NewItems]:
+        """A write transaction whose new items enter the full-text index together, just before it commits."""
+        with self.write() as conn:
+            batch = _NewItems(conn)
+            yield batch
+            batch.index()
+
+    def _save_in(self, batch: _NewItems, save: PollSave) -> SaveResult:
+        conn = batch.conn
         state, tags = save.state, save.tags
         fetched = to_ts(save.now)
         new_ids: list[str] = []
@@ -96,11 +136,14 @@ class ItemsMixin(StoreBase):
                 digest = content_hash(entry)
                 old = known.get(entry_id)
                 if old is None:
+                    batch.before_insert()
                     rowid = self._insert_item(conn, entry, state.url, save.source, fetched, digest)
                     self._write_tracks(conn, rowid, tags.get(entry_id, {}), to_ts(entry.published), 0)
                     new_ids.append(entry_id)
                 elif old[1] != digest:
                     rowid = old[0]
+                    # The update trigger takes the old text out of the full-text index: it must be in.
+                    batch.index()
                     conn.execute(
                         "UPDATE items SET link = ?, title = ?, summary = ?, author = ?, content_hash = ? "
                         "WHERE rowid = ?",
