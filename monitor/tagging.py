@@ -18,6 +18,9 @@ SUMMARY_CHARS = 1000
 """Characters of a summary that count. Some feeds put whole articles in the description, and those
 name other conflicts in passing far below the lede; this also bounds the time one item takes."""
 
+ACCEPTED_CACHE = 20_000
+"""Distinct matched strings whose verdict a lexicon remembers before it starts over (a few MB at most)."""
+
 P = TypeVar("P")
 
 # Typography that should not change a match: curly apostrophes, non-breaking hyphens, and
@@ -190,29 +193,41 @@ class _Lexicon(Generic[P]):
                 node = node.setdefault(token, {})
             node[""] = {}
         self._wild_lengths = sorted({len(key) for key in self._wild})
+        self._accepted: dict[str, list[P]] = {}
+        """Matched text (as written) -> payloads its case rules accept: news repeats the same names."""
         self._regex = re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?!\w)") if phrases else None
 
     def find(self, folded: str, low: str) -> Iterator[tuple[int, int, list[P]]]:
         """Yield (start, end, payloads) for each phrase in `folded` (whose lowercase is `low`)."""
         if self._regex is None:
             return
+        accepted = self._accepted
         for match in self._regex.finditer(low):
             start, end = match.span()
             original = folded[start:end]
-            key = match.group()
-            if not key.isalnum():
-                key = _SEPARATORS.sub(" ", key)
-                original = _SEPARATORS.sub(" ", original)
-            payloads: list[P] = []
-            for phrase in self._literal.get(key, ()):
-                if phrase.accepts(original):
-                    payloads.extend(phrase.payloads)
-            for length in self._wild_lengths:
-                for phrase in self._wild.get(key[:length], ()):
-                    if phrase.accepts(original):
-                        payloads.extend(phrase.payloads)
+            payloads = accepted.get(original)
+            if payloads is None:
+                payloads = self._payloads(match.group(), original)
+                if len(accepted) >= ACCEPTED_CACHE:
+                    accepted.clear()
+                accepted[original] = payloads
             if payloads:
                 yield start, end, payloads
+
+    def _payloads(self, key: str, original: str) -> list[P]:
+        """Payloads of the phrases whose case rule accepts `original`, found case-blind as `key`."""
+        if not key.isalnum():
+            key = _SEPARATORS.sub(" ", key)
+            original = _SEPARATORS.sub(" ", original)
+        payloads: list[P] = []
+        for phrase in self._literal.get(key, ()):
+            if phrase.accepts(original):
+                payloads.extend(phrase.payloads)
+        for length in self._wild_lengths:
+            for phrase in self._wild.get(key[:length], ()):
+                if phrase.accepts(original):
+                    payloads.extend(phrase.payloads)
+        return payloads
 
 
 @dataclass(frozen=True, slots=True)

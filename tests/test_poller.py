@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from monitor.models import FeedStatus
-from monitor.poller import Poller, PollerBusy, PollerLock, offline_notice
-from monitor.store import Store
+from monitor import poller as poller_module
+from monitor.models import CleanEntry, FeedPollReport, FeedState, FeedStatus
+from monitor.poller import Poller, PollerBusy, PollerLock, _SaveQueue, offline_notice
+from monitor.store import SaveResult, Store
+from monitor.store.items import PollSave
 from tests.conftest import make_config
 from tests.http_fixtures import Route, closed_port, redirect, serve
 
@@ -282,3 +286,74 @@ async def test_after_store_hooks_run_once_per_cycle_with_every_new_item(store: S
         finally:
             poller.close()
     assert calls == [(sorted(i.id for i in store.query_items()), 3)]
+
+
+def _saves(n: int, items: int = 1) -> list[PollSave]:
+    state = FeedState(url="https://example.org/feed", title="", status=FeedStatus.OK)
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    entry = CleanEntry("id", "guid", None, "title", "", now, False)
+    return [PollSave(state, now, [entry] * items) for _ in range(n)]
+
+
+NO_STORE = SimpleNamespace(save_polls=None)
+
+
+class RecordingWriter:
+    """Stands in for the store thread: records each transaction's feeds and stores nothing."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def __call__(self, fn: object, saves: list[PollSave]) -> asyncio.Future[list[SaveResult]]:
+        self.batches.append(len(saves))
+        future: asyncio.Future[list[SaveResult]] = asyncio.get_running_loop().create_future()
+        future.set_result([SaveResult() for _ in saves])
+        return future
+
+
+async def test_a_cycles_saves_wait_to_share_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poller_module, "BATCH_WAIT", 60.0)  # only the batch rules end a wait here
+    writer = RecordingWriter()
+    queue = _SaveQueue(NO_STORE, writer, expected=5)  # type: ignore[arg-type]
+    first = [asyncio.create_task(queue.save(save)) for save in _saves(4)]
+    await asyncio.sleep(0.05)
+    assert writer.batches == [] and not any(task.done() for task in first)
+    # The fifth and last feed of the cycle: nobody else is coming, so all five go in one commit.
+    await queue.save(_saves(1)[0])
+    await asyncio.gather(*first)
+    assert writer.batches == [5]
+
+
+async def test_a_batch_worth_a_commit_is_written_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poller_module, "BATCH_WAIT", 60.0)
+    writer = RecordingWriter()
+    queue = _SaveQueue(NO_STORE, writer, expected=100)  # type: ignore[arg-type]
+    await asyncio.wait_for(queue.save(_saves(1, items=poller_module.BATCH_ITEMS)[0]), 5)
+    assert writer.batches == [1]
+
+
+async def test_a_lone_save_waits_at_most_batch_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poller_module, "BATCH_WAIT", 0.05)
+    writer = RecordingWriter()
+    queue = _SaveQueue(NO_STORE, writer, expected=100)  # type: ignore[arg-type]
+    await asyncio.wait_for(queue.save(_saves(1)[0]), 5)
+    assert writer.batches == [1]
+
+
+async def test_a_slow_feed_does_not_hold_back_the_others_items(store: Store, clock: Clock) -> None:
+    stored_when_reported: dict[str, int] = {}
+
+    def on_feed(report: FeedPollReport) -> None:
+        stored_when_reported[report.url.rsplit("/", 1)[1]] = store.count_items()
+
+    routes = {"/gaza": Route(body=GAZA), "/slow": Route(body=UKRAINE, delay=1.5)}
+    with serve(routes) as server:
+        poller = poller_for([server.url("/gaza"), server.url("/slow")], store, clock)
+        poller.on_feed = on_feed
+        try:
+            await poller.poll_once()
+        finally:
+            poller.close()
+    # The fast feed's items were committed (and reported) while the slow one was still answering.
+    assert list(stored_when_reported) == ["gaza", "slow"]
+    assert stored_when_reported == {"gaza": 2, "slow": 3}

@@ -1,0 +1,49 @@
+"""ParsePool: real worker processes parsing, cleaning and tagging feed bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.config import load_config
+from monitor.parse import ParseError
+from monitor.pipeline import ParsePool
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+    b"<item><title>Envoys head to Doha after Putin talks</title><guid>a</guid>"
+    b"<link>https://news.example/a</link></item>"
+    b"<item><title>Kyiv and Washington meet in Miami</title><guid>b</guid></item>"
+    b"</channel></rss>"
+)
+
+
+@pytest.fixture
+def pool() -> ParsePool:
+    pool = ParsePool(load_config(None).tracks, timeout=10.0)
+    yield pool
+    pool.close()
+
+
+async def test_bodies_sent_while_the_workers_start_are_parsed(pool: ParsePool) -> None:
+    pool.start()  # returns at once; the workers come up in a thread
+    pool.start()  # a second call while starting changes nothing
+    processed = await pool.process(
+        FEED, "application/rss+xml", "https://news.example/", "https://news.example/", NOW
+    )
+    assert [e.title for e in processed.entries] == [
+        "Envoys head to Doha after Putin talks",
+        "Kyiv and Washington meet in Miami",
+    ]
+    assert processed.tags[processed.entries[1].id] == {"ukraine": ["Kyiv", "Miami"]}
+
+
+async def test_a_pool_closed_while_starting_parses_again_afterwards(pool: ParsePool) -> None:
+    pool.start()
+    pool.close()
+    with pytest.raises(ParseError):
+        await pool.process(b"not a feed", "text/html", "https://x.example/", "https://x.example/", NOW)
+    processed = await pool.process(FEED, None, "https://news.example/", "https://news.example/", NOW)
+    assert len(processed.entries) == 2
