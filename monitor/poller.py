@@ -27,7 +27,6 @@ from monitor.models import (
     FetchResult,
     PollReport,
 )
-from monitor.negotiation import record_daily_history
 from monitor.pipeline import ParsePool, ParseTimeout, ProcessedFeed
 from monitor.schedule import next_poll
 from monitor.store import SaveResult, Store, StoreError
@@ -52,6 +51,15 @@ T = TypeVar("T")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def record_daily_history(store: Store, config: Config, now: datetime) -> None:
+    """The day's negotiation status per track (`monitor.negotiation.record_daily_history`)."""
+    # Imported when a cycle's fetching is done: the engine takes 60 ms to import, and a poll starts
+    # its requests before that.
+    from monitor.negotiation import record_daily_history as record
+
+    record(store, config, now)
 
 
 class PollerBusy(Exception):
