@@ -41,11 +41,18 @@ _NEEDS_WORK = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]"
 )
 _INTRODUCERS = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+# In ASCII text the only characters to remove are these (C0 controls but tab and newline, DEL).
+_ASCII_CONTROLS = bytes(range(0x00, 0x09)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 
 def strip_controls(s: str) -> str:
     """Return `s` without escape sequences, C0/C1 controls (except tab and newline), bidi and invisible marks."""
-    if not _NEEDS_WORK.search(s):
+    if s.isascii():
+        # Most text is ASCII and clean: deleting the controls from its bytes and finding none
+        # removed costs a tenth of the regex search below.
+        if len(s.encode("ascii").translate(None, _ASCII_CONTROLS)) == len(s):
+            return s
+    elif not _NEEDS_WORK.search(s):
         return s
     if _INTRODUCERS.search(s):
         s = _SEQUENCES.sub("", s)

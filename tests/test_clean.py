@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ from monitor.clean import (
     ELLIPSIS,
     SUMMARY_MAX_CHARS,
     TITLE_MAX_CHARS,
+    _checked_link,
     clean_entry,
     clean_feed_title,
     entry_id,
@@ -19,6 +21,7 @@ from monitor.clean import (
 )
 from monitor.models import RawEntry
 from monitor.textsafe import one_line, strip_controls
+from tests.conftest import SHARED_DIR
 
 NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
 FEED = "https://news.example/feed.xml"
@@ -108,6 +111,10 @@ def test_one_line() -> None:
         ("&#27;[31mred &#x9b;x", "[31mred ›x"),  # HTML maps C1 references to cp1252
         ("unterminated <a href='x", "unterminated"),
         ("<![CDATA[inside]]> cdata", "inside cdata"),
+        ("<p>a</p><ScRiPt src=x>b()</sCrIpT><TEMPLATE>c</TEMPLATE>d", "a d"),
+        ("<p>kept</p> <b>x</b> <img src='cut", "kept x"),  # dangling only at the end
+        ("a <b>b</b> c < d", "a b c < d"),
+        ("bell\x07 and\rreturn\fform\vtab", "bell and return form tab"),
         ("", ""),
     ],
 )
@@ -183,6 +190,47 @@ def test_html_to_text_has_no_quadratic_case(hostile: str) -> None:
 )
 def test_safe_link(url: str | None, base: str | None, expected: str | None) -> None:
     assert safe_link(url, base) == expected
+
+
+def _links_to_compare() -> list[str]:
+    links = [
+        "https://news.example/a",
+        "http://news.example",
+        "http://news.example:8080/x?y=1#z",
+        "http://news.example:0/",
+        "https://news.example/a\\b[c]{d}|e^f`g~",
+        "https://news.example/@user",
+        "https://news.example#frag",
+        "https://news.example?q",
+        "https://news-1.example.co.uk/2026/11/25/story-3-10000",
+        "https://news.example:/x",
+        "https://NEWS.example/x",
+        "https://news.example/a b",
+        "https://news.example/a\tb",
+        "https://news.example/caf\u00e9",
+        "https://xn--caf-dma.example/x",
+        "https://user@news.example/x",
+        "https://news.example:65536/x",
+        "https://news.example:99999/x",
+        "https://[::1]/x",
+        "https:/news.example/x",
+        "https://news..example/x",
+        "https://-news.example/x",
+        "https://news.example/\x7f",
+    ]
+    realfeeds = SHARED_DIR / "realfeeds"
+    if realfeeds.is_dir():  # thousands of real links, when the shared corpus is there
+        links += re.findall(
+            r"https?://[^\s<>\"']+",
+            " ".join(p.read_text(errors="replace") for p in realfeeds.iterdir() if p.is_file()),
+        )
+    return links
+
+
+def test_the_plain_link_shortcut_agrees_with_the_full_check() -> None:
+    for link in _links_to_compare():
+        for base in (None, FEED):
+            assert safe_link(link, base) == _checked_link(link, base), link
 
 
 # --------------------------------------------------------------------------- ids
