@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 
 import pytest
 
 from monitor.config import load_config
+from monitor.models import CleanEntry
 from monitor.parse import ParseError
 from monitor.pipeline import ParsePool
 
@@ -47,3 +49,15 @@ async def test_a_pool_closed_while_starting_parses_again_afterwards(pool: ParseP
         await pool.process(b"not a feed", "text/html", "https://x.example/", "https://x.example/", NOW)
     processed = await pool.process(FEED, None, "https://news.example/", "https://news.example/", NOW)
     assert len(processed.entries) == 2
+
+
+def test_clean_entries_cross_processes_unchanged() -> None:
+    entries = [
+        CleanEntry(
+            "id1", "guid1", "https://news.example/a", "Title", "Summary\nline", NOW, False, "Ann Author"
+        ),
+        CleanEntry("id2", "guid2", None, "Untitled", "", NOW, True),
+    ]
+    copies = pickle.loads(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copies == entries
+    assert [type(c) for c in copies] == [CleanEntry, CleanEntry]
