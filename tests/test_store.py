@@ -133,17 +133,20 @@ def test_full_text_index_follows_batched_saves_edits_and_deletes(store: Store) -
 def test_a_database_from_before_bulk_indexing_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     Store(path).close()
-    with sqlite3.connect(path) as conn:  # as schema version 5 left it: a trigger indexing each insert
+    with sqlite3.connect(path) as conn:  # as schema version 5 left it: an insert trigger, a link index
         conn.execute(
             "CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (rowid, title, summary) "
             "VALUES (new.rowid, new.title, new.summary); END"
         )
+        conn.execute("CREATE INDEX items_link ON items (link)")
         conn.execute("PRAGMA user_version = 5")
     store = Store(path)
     store.sync_feeds([FeedConfig(url=FEED, title="Example")], NOW)
     save(store, [entry(1, "Envoys head to Doha")])
     assert [i.id for i in store.query_items(search="doha")] == ["id1"]
     assert fts_consistent(store)  # indexed once, not twice
+    indexes = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "items_link" not in indexes and "items_published" in indexes
     store.close()
 
 

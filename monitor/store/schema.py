@@ -225,12 +225,20 @@ def _v6_index_new_items_in_bulk(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TRIGGER IF EXISTS items_ai")
 
 
+def _v7_drop_link_index(conn: sqlite3.Connection) -> None:
+    """No query looks items up by link (stories match links through `cluster_members.link_key`)."""
+    # The index cost every insert a random B-tree write and a fifth of the file: 17.6 MB -> 13.8 MB
+    # for 10,000 items, 19.8 MB of a 306 MB database of 144,000.
+    conn.execute("DROP INDEX IF EXISTS items_link")
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_core,
     2: _v2_cluster_index,
     4: _v4_unread_index,
     5: _v5_negotiation_reads,
     6: _v6_index_new_items_in_bulk,
+    7: _v7_drop_link_index,
 }
 """Schema version -> migration. Add new versions at the end; never edit an applied one."""
 
