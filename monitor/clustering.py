@@ -6,6 +6,7 @@ import functools
 import math
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -59,6 +60,12 @@ MIN_TITLE_KEY_WORDS = 4
 """Headlines this short are too generic ('Live updates') to mark exact duplicates."""
 BATCH = 500
 """Items clustered per write transaction."""
+CYCLE_BUDGET = 20.0
+"""Seconds a poll cycle spends clustering before it leaves the rest for the next cycle (or the digest).
+
+A first poll of 200 feeds stores 10,000 items at once: about 10 s of clustering on real news, minutes
+on text that is all one story. Past the budget the poll ends (or the next cycle starts) on time; the
+next cycle clusters its own new items, then the ones left over."""
 _N_KEY = "\x00n"
 """Key under which `_Weights` answers the number of items in the window."""
 
@@ -581,9 +588,11 @@ class Clusterer:
     """
 
     def __init__(self, store: Store, *, window_hours: float = DEFAULT_WINDOW_HOURS, threshold: float = THRESHOLD,
-                 clock: Callable[[], datetime] = _utc_now) -> None:  # fmt: skip
+                 clock: Callable[[], datetime] = _utc_now, budget: float = CYCLE_BUDGET) -> None:  # fmt: skip
         self.store = store
         self.clock = clock
+        self.budget = budget
+        """Seconds one call (a poll cycle's hook) may spend; see CYCLE_BUDGET."""
         self.window = timedelta(hours=window_hours)
         self.threshold = threshold
         # Poller hooks run in several worker threads at once; one writer at a time avoids
@@ -595,10 +604,19 @@ class Clusterer:
         return cls(store, window_hours=config.settings.cluster_window_hours, clock=clock)
 
     def __call__(self, item_ids: list[str]) -> None:
+        """Cluster a cycle's new items, then any an earlier cycle left, until the budget is spent."""
+        deadline = time.monotonic() + self.budget
         # In batches: one write transaction for a cold poll's 10,000 items would hold the write lock
         # (and keep the TUI from marking items read) for the whole run.
         for start in range(0, len(item_ids), BATCH):
+            if time.monotonic() >= deadline:
+                return
             self.assign(item_ids[start : start + BATCH])
+        # Left by a cycle whose budget ran out, or by a poller stopped between storing and clustering.
+        while time.monotonic() < deadline:
+            pending = self.store.unclustered_ids(BATCH)
+            if not pending or not self.assign(pending):
+                return
 
     def assign(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Cluster these items (those not clustered yet); returns item id -> cluster id."""

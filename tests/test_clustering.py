@@ -268,6 +268,18 @@ def test_pending_items_are_clustered_later_and_the_hook_is_a_callable(store: Sto
     hook(["geneva-a"])  # a Poller.after_store hook takes the new ids and returns nothing
 
 
+def test_a_cycle_past_its_budget_leaves_the_rest_to_the_next(store: Store) -> None:
+    ids = save(store, [GENEVA_A, GENEVA_B])
+    out_of_time = Clusterer(store, clock=lambda: NOW, budget=0.0)
+    out_of_time(ids)
+    assert set(store.unclustered_ids()) == set(ids)  # stored, searchable, no story yet
+    # The next cycle has nothing new, and clusters what the last one left (or a poller stopped
+    # between storing and clustering left).
+    Clusterer(store, clock=lambda: NOW)([])
+    assert store.unclustered_ids() == []
+    assert cluster_of(store, "geneva-b") == "geneva-a"
+
+
 def test_old_token_index_is_pruned_but_reposts_still_collapse(store: Store) -> None:
     link = "https://wire.example.com/story/1"
     clusterer = Clusterer(store, clock=lambda: NOW)
