@@ -36,6 +36,8 @@ CHUNK = 5_000
 """Entries per save_poll call while building (a big batch per synthetic feed)."""
 SEARCH_WORDS = ("geneva", "ceasefire", "grain", "shortfall", "kyiv", "protesters", "observers", "budget")
 TRACK_KEYS = ("1", "2", "3", "a")
+EXPANDED_PANE_ROWS = 47
+"""Rows an expanded pane shows in the 200x50 terminal the TUI is measured in."""
 """Keys cycled for the track-switch measurement (each different from the one before)."""
 STATUS_WAIT = 180.0
 """Longest wait for the status panel's first computation before keystrokes are measured anyway."""
@@ -169,6 +171,7 @@ def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
     from monitor.config import load_config
     from monitor.store import ALL, UNTRACKED, Store
+    from monitor.tui.screens.main import FIRST_ROWS_BELOW
     from monitor.tui.view_data import ViewQuery, load_view, view_parts
 
     config = load_config(None)
@@ -179,8 +182,8 @@ def query_timings(path: Path, repeat: int) -> dict[str, list[float]]:
     limits = dict.fromkeys(panes, config.settings.pane_rows)
     first_pane = (tracks[-1],)
     """The pane the TUI measurement searches in (its last track key, expanded)."""
-    first_limits = {tracks[-1]: 100}
-    """A screenful and some, as the TUI reads first for a pane whose filter changed (FIRST_ROWS)."""
+    first_limits = {tracks[-1]: EXPANDED_PANE_ROWS + FIRST_ROWS_BELOW}
+    """A screenful and a few more, as the TUI reads first for a pane on screen whose filter changed."""
 
     def first_part(word: str) -> object:
         query = ViewQuery(panes=panes, limits=limits, track_ids=tracks, now=now, search=word,

@@ -1,9 +1,13 @@
-"""How the main screen reads: nothing on a track switch, the panes on screen first, the negotiation panel
-after the first rows, the footer left alone when focus moves between panes."""
+"""How the main screen reads: nothing on a track switch, the panes on screen first (a screenful of a
+new filter, with the collector held off until it is shown), the negotiation panel after the first rows,
+the footer left alone when focus moves between panes."""
 
 from __future__ import annotations
 
+import gc
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +19,7 @@ from monitor.tui.widgets.footer import KeysFooter
 from monitor.tui.widgets.status_panel import StatusPanel
 from tests.tui.conftest import AppFactory
 from tests.tui.helpers import screen_text, settle
-from tests.tui.seed import make_config
+from tests.tui.seed import NOW, entry, make_config, save
 
 WIDE = (200, 50)
 NARROW = (80, 24)
@@ -121,6 +125,75 @@ async def test_panes_on_screen_are_read_and_shown_first(
         await pilot.press("enter", "2")
         await settle(pilot)
         assert "search “geneva”: 1" in screen_text(app)
+
+
+async def test_a_new_filter_reads_a_screenful_of_the_pane_on_screen_first(
+    make_app: AppFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [entry(f"m{n:03}", 300 + n, f"Gaza briefing {n}", "") for n in range(120)]
+    save(store, 0, rows, {e.id: {"gaza": ["Gaza"]} for e in rows}, NOW - timedelta(hours=1))
+    parts: list[tuple[dict[str, int], dict[str, int]]] = []
+    apply_view = main_screen.MainScreen._apply_view
+
+    def record(self: main_screen.MainScreen, data: ViewData, *args: Any) -> None:
+        parts.append(({p: len(r) for p, r in data.rows.items()}, {p: len(r) for p, r in data.more.items()}))
+        apply_view(self, data, *args)
+
+    monkeypatch.setattr(main_screen.MainScreen, "_apply_view", record)
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("1", "slash", *"briefing")
+        await settle(pilot)
+        lst = app.main.panes["gaza"].list
+        screenful = lst.size.height + main_screen.FIRST_ROWS_BELOW
+        assert 30 < screenful < 120
+        assert parts[-2] == ({"gaza": screenful}, {})
+        assert parts[-1][1] == {"gaza": 120 - screenful} and "gaza" not in parts[-1][0]
+        assert [i.title for i in lst.items] == [f"Gaza briefing {n}" for n in range(120)]
+
+
+async def test_the_collector_is_held_off_until_a_refresh_shows_its_first_part(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    """The first refresh's read waits here, so a second one can start meanwhile."""
+    seen: list[bool] = []
+    """Whether the collector ran automatically, as each refresh's first part was read."""
+    view_parts = main_screen.view_parts
+
+    def gated(store: Store, query: Any) -> list[Callable[[], ViewData]]:
+        parts = view_parts(store, query)
+        first = parts[0]
+
+        def read() -> ViewData:
+            seen.append(gc.isenabled())
+            if len(seen) == 1:
+                gate.wait(10)
+            return first()
+
+        return [read, *parts[1:]]
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)  # the first frame with rows: from here the app manages the collector
+        assert gc.isenabled()
+        monkeypatch.setattr(main_screen, "view_parts", gated)
+        app.main.request_refresh(reset=True)
+        for _ in range(100):
+            if seen:
+                break
+            await pilot.pause(0.01)
+        assert seen == [False] and not gc.isenabled()
+        app.main.request_refresh(reset=True)  # supersedes the first, whose end must not undo the hold
+        await pilot.pause(0.05)
+        assert not gc.isenabled()
+        gate.set()
+        await settle(pilot)
+        assert seen == [False, False]
+        assert gc.isenabled() and app.main._gc_held is None
+        app.main.request_refresh(reset=True)
+    assert gc.isenabled()  # and so when the app stops in the middle of one
 
 
 async def test_a_filter_change_keeps_the_tabs_counts(make_app: AppFactory) -> None:
