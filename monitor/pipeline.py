@@ -193,9 +193,13 @@ class ParsePool:
         # At most QUEUED_PER_WORKER tasks per worker, so a task waits behind at most one other parse
         # (itself bounded by the in-worker alarm) and the hard deadline below allows for that wait.
         async with self._slots:
-            if self._starting is not None and not self._starting.done():
-                await asyncio.wrap_future(self._starting)  # submitting now would block the loop on it
             for attempt in range(2):
+                # The first submit to a pool spawns its workers, which waits for the fork server to
+                # start and import the parser (0.2 s): done on the event loop, it stalled every fetch.
+                self.start()
+                assert self._starting is not None
+                if not self._starting.done():
+                    await asyncio.wrap_future(self._starting)
                 pool = self._ensure()
                 future = loop.run_in_executor(
                     pool, _process_with_deadline, self._timeout, body, content_type, base_url, feed_url, now

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pickle
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -49,6 +52,24 @@ async def test_a_pool_closed_while_starting_parses_again_afterwards(pool: ParseP
         await pool.process(b"not a feed", "text/html", "https://x.example/", "https://x.example/", NOW)
     processed = await pool.process(FEED, None, "https://news.example/", "https://news.example/", NOW)
     assert len(processed.entries) == 2
+
+
+async def test_the_first_body_starts_the_workers_off_the_event_loop(
+    pool: ParsePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spawning waits for the fork server to import the parser: on the loop, every fetch stalled."""
+    spawned_from: list[str] = []
+    submit = ProcessPoolExecutor.submit
+
+    def record(self: ProcessPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if not spawned_from:
+            spawned_from.append(threading.current_thread().name)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", record)
+    processed = await pool.process(FEED, None, "https://news.example/", "https://news.example/", NOW)
+    assert len(processed.entries) == 2
+    assert spawned_from == ["sitmon-parse-pool-start"]
 
 
 def test_clean_entries_cross_processes_unchanged() -> None:
