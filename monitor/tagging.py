@@ -53,7 +53,12 @@ def fold(text: str) -> str:
         if char in text:
             text = text.replace(char, replacement)
     text = unicodedata.normalize("NFKD", text)
-    return text if text.isascii() else _MARKS.sub("", text)
+    if text.isascii():
+        return text
+    # Combining marks U+0300-U+036F all encode as 0xCC or 0xCD lead bytes in UTF-8; a memchr for
+    # those skips the regex on text whose only non-ASCII characters are dashes and the like.
+    encoded = text.encode("utf-8", "surrogatepass")
+    return _MARKS.sub("", text) if b"\xcc" in encoded or b"\xcd" in encoded else text
 
 
 def _phrase_key(phrase: str) -> str:
