@@ -196,6 +196,46 @@ async def test_the_collector_is_held_off_until_a_refresh_shows_its_first_part(
     assert gc.isenabled()  # and so when the app stops in the middle of one
 
 
+async def test_the_collector_is_off_from_start_to_the_first_rows(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    """Whether the collector ran automatically while the first read was made."""
+    view_parts = main_screen.view_parts
+
+    def recording(store: Store, query: Any) -> list[Callable[[], ViewData]]:
+        parts = view_parts(store, query)
+        first = parts[0]
+
+        def read() -> ViewData:
+            seen.append(gc.isenabled())
+            return first()
+
+        return [read, *parts[1:]]
+
+    monkeypatch.setattr(main_screen, "view_parts", recording)
+    assert gc.isenabled()
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert seen[0] is False  # a full collection here walked every module and style just built
+        assert app.main._first_view_shown and gc.isenabled()
+    assert gc.isenabled()
+
+
+async def test_the_collector_comes_back_if_the_first_rows_never_do(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_screen, "START_GC_HOLD_LIMIT", 0.2)
+    monkeypatch.setattr(main_screen.MainScreen, "_after_first_view", lambda self: None)
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause(0.05)
+        assert not gc.isenabled()
+        await pilot.pause(0.4)
+        assert gc.isenabled()
+
+
 async def test_a_filter_change_keeps_the_tabs_counts(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=NARROW) as pilot:

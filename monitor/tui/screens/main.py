@@ -58,6 +58,8 @@ GC_THRESHOLD = (3000, 10, 10)
 tens of thousands of small objects: at the default a full collection came every four track switches
 (20 to 50 ms each at a million items, often inside a keystroke's frame), here one in about twenty-five.
 Much higher and the young collections themselves take several ms."""
+START_GC_HOLD_LIMIT = 5.0
+"""Seconds the collector stays off at most while the app starts, should the first rows never come."""
 FIRST_ROWS = 100
 """Rows read first for a pane on screen whose filter changed, before it has a height (a screenful and
 some); the rest of its window comes with the panes off screen."""
@@ -122,6 +124,8 @@ class MainScreen(Screen[None]):
         self._refreshes = 0
         """Refreshes started; the one holding the collector off (`_gc_held`) is named by its number."""
         self._gc_held: int | None = None
+        self._start_gc_held = False
+        """The collector is off from mount to the first view (see `on_mount`)."""
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="sitmon-view")
         """One thread for the panes' reads: its connection keeps SQLite's page and statement caches
         warm from one refresh to the next (worker threads come from a pool, each with a connection)."""
@@ -169,6 +173,13 @@ class MainScreen(Screen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        # Until the first rows are on screen, nothing allocated is garbage worth a collection: a full
+        # one then walks every module and style just built (50 ms, inside the first frame with rows).
+        # `_after_first_view` moves it all out of the collector's sight and turns it back on.
+        if gc.isenabled():
+            gc.disable()
+            self._start_gc_held = True
+            self.set_timer(START_GC_HOLD_LIMIT, self._release_start_hold)
         self.expanded = self.app.size.width < WIDE
         now = self.clock()
         for pane_id, pane in self.panes.items():
@@ -199,8 +210,15 @@ class MainScreen(Screen[None]):
         # moved out of the collector's sight, a full collection no longer walks it (at a million items
         # those took 100 ms and more, in the middle of a keystroke); and full collections come rarely.
         gc.freeze()
+        self._release_start_hold()
         self._gc_threshold = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLD)
+
+    def _release_start_hold(self) -> None:
+        """The collector back on after the start (the first view, or START_GC_HOLD_LIMIT at most)."""
+        if self._start_gc_held:
+            self._start_gc_held = False
+            gc.enable()
 
     @property
     def active_pane(self) -> TrackPane:
@@ -572,6 +590,7 @@ class MainScreen(Screen[None]):
             self.mark_seen(self._reading)
         self._save_seen_now()
         self._reader.shutdown(wait=False, cancel_futures=True)
+        self._release_start_hold()
         if self._gc_held is not None:
             self._release_collector(self._gc_held)
         if self._gc_threshold is not None:
