@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import platform
@@ -166,7 +167,15 @@ def machine() -> dict[str, str]:
     return facts
 
 
+def compile_package() -> None:
+    """Byte-compile the app as installing it does. Without this, an environment that sets
+    PYTHONDONTWRITEBYTECODE (as CI images often do) compiles every module at every launch: 20 ms of a
+    poll's start, 60 to 80 ms of the TUI's, costs no installed copy pays."""
+    compileall.compile_dir(REPO / "monitor", quiet=1)
+
+
 def print_machine() -> None:
+    compile_package()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()))
 
 
