@@ -153,32 +153,39 @@ async def test_a_new_filter_reads_a_screenful_of_the_pane_on_screen_first(
         assert [i.title for i in lst.items] == [f"Gaza briefing {n}" for n in range(120)]
 
 
-async def test_the_collector_is_held_off_until_a_refresh_shows_its_first_part(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    gate = threading.Event()
-    """The first refresh's read waits here, so a second one can start meanwhile."""
+def record_collector_at_first_reads(
+    monkeypatch: pytest.MonkeyPatch, then: Callable[[int], object] = lambda reads: None
+) -> list[bool]:
+    """Whether the collector ran automatically as each refresh's first part was read (`then` is called
+    with the count so far, on the reader thread, before the read)."""
     seen: list[bool] = []
-    """Whether the collector ran automatically, as each refresh's first part was read."""
     view_parts = main_screen.view_parts
 
-    def gated(store: Store, query: Any) -> list[Callable[[], ViewData]]:
+    def recording(store: Store, query: Any) -> list[Callable[[], ViewData]]:
         parts = view_parts(store, query)
         first = parts[0]
 
         def read() -> ViewData:
             seen.append(gc.isenabled())
-            if len(seen) == 1:
-                gate.wait(10)
+            then(len(seen))
             return first()
 
         return [read, *parts[1:]]
 
+    monkeypatch.setattr(main_screen, "view_parts", recording)
+    return seen
+
+
+async def test_the_collector_is_held_off_until_a_refresh_shows_its_first_part(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    """The first refresh's read waits here, so a second one can start meanwhile."""
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)  # the first frame with rows: from here the app manages the collector
         assert gc.isenabled()
-        monkeypatch.setattr(main_screen, "view_parts", gated)
+        seen = record_collector_at_first_reads(monkeypatch, lambda reads: reads == 1 and gate.wait(10))
         app.main.request_refresh(reset=True)
         for _ in range(100):
             if seen:
@@ -199,21 +206,7 @@ async def test_the_collector_is_held_off_until_a_refresh_shows_its_first_part(
 async def test_the_collector_is_off_from_start_to_the_first_rows(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[bool] = []
-    """Whether the collector ran automatically while the first read was made."""
-    view_parts = main_screen.view_parts
-
-    def recording(store: Store, query: Any) -> list[Callable[[], ViewData]]:
-        parts = view_parts(store, query)
-        first = parts[0]
-
-        def read() -> ViewData:
-            seen.append(gc.isenabled())
-            return first()
-
-        return [read, *parts[1:]]
-
-    monkeypatch.setattr(main_screen, "view_parts", recording)
+    seen = record_collector_at_first_reads(monkeypatch)
     assert gc.isenabled()
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
