@@ -19,6 +19,8 @@ from monitor.config import TrackConfig
 from monitor.models import CleanEntry
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from monitor.tagging import Tagger
 
 WORKER_MODULES = ("monitor.parse", "monitor.clean", "monitor.tagging")
@@ -97,11 +99,22 @@ def _parse_error(kind: str, message: str) -> Exception:
     return ParseError(kind, message)
 
 
-def _init_worker(tracks: Sequence[TrackConfig]) -> None:
+def _init_worker(tracks: Sequence[TrackConfig], lifeline: Connection) -> None:
     from monitor.tagging import Tagger
 
     global _TAGGER
     _TAGGER = Tagger(tracks)
+    threading.Thread(target=_exit_with_the_poller, args=(lifeline,), name="lifeline", daemon=True).start()
+
+
+def _exit_with_the_poller(lifeline: Connection) -> None:
+    """End this worker once the polling process is gone, however it went (killed, or its terminal
+    closed). Nothing else would: a worker waits on a queue it holds both ends of, and keeps the fork
+    server's own "parent alive" pipe open, so a dead poller left the server and every worker behind."""
+    with contextlib.suppress(EOFError, OSError):
+        while True:
+            lifeline.recv_bytes()  # nothing is ever sent: this returns EOF when the poller's end closes
+    os._exit(0)
 
 
 def process_body(
@@ -144,6 +157,9 @@ class ParsePool:
         self._timeout = timeout
         self._workers = workers or max(1, min(2, os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: Connection | None = None
+        """The pool's workers exit when this closes (see `_exit_with_the_poller`)."""
+        self._worker_end: Connection | None = None
         self._starting: Future[None] | None = None
         """Set while `start` spawns the workers in its thread; done once they are up (or it gave up)."""
         self._slots = asyncio.Semaphore(self._workers * QUEUED_PER_WORKER)
@@ -158,10 +174,22 @@ class ParsePool:
         if self._pool is None:
             # forkserver: the TUI process has threads, and fork() with threads can deadlock children.
             context = multiprocessing.get_context("forkserver")
+            # Only this process holds the sending end: the workers see the pipe close when it exits.
+            worker_end, self._lifeline = context.Pipe(duplex=False)
             self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=context, initializer=_init_worker, initargs=(self._tracks,)
+                self._workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(self._tracks, worker_end),
             )
+            self._worker_end = worker_end
         return self._pool
+
+    def _cut_lifeline(self) -> None:
+        for end in (self._lifeline, self._worker_end):
+            if end is not None:
+                end.close()
+        self._lifeline = self._worker_end = None
 
     def start(self) -> None:
         """Start the workers now, before the first body arrives, when bodies are all but certain (feeds
@@ -233,9 +261,11 @@ class ParsePool:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
+        self._cut_lifeline()
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
         self._starting = None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        self._cut_lifeline()

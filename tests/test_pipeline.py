@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +20,7 @@ from monitor.config import load_config
 from monitor.models import CleanEntry
 from monitor.parse import ParseError
 from monitor.pipeline import ParsePool
+from tests.conftest import REPO_ROOT
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FEED = (
@@ -70,6 +77,61 @@ async def test_the_first_body_starts_the_workers_off_the_event_loop(
     processed = await pool.process(FEED, None, "https://news.example/", "https://news.example/", NOW)
     assert len(processed.entries) == 2
     assert spawned_from == ["sitmon-parse-pool-start"]
+
+
+KILLED_POLLER = """
+import asyncio, os, signal, sys
+from datetime import UTC, datetime
+from monitor.config import load_config
+from monitor.pipeline import ParsePool
+from multiprocessing import forkserver
+
+async def main() -> None:
+    pool = ParsePool(load_config(None).tracks, timeout=10.0)
+    await pool.process(sys.argv[2].encode(), None, "https://x.example/", "https://x.example/", datetime.now(UTC))
+    pids = [forkserver._forkserver._forkserver_pid, *(p.pid for p in pool._pool._processes.values())]
+    with open(sys.argv[1], "w") as out:
+        out.write(" ".join(map(str, pids)))
+    os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit: as when the terminal is closed
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_the_workers_and_fork_server_end_when_the_poller_is_killed(tmp_path: Path) -> None:
+    script, pid_file = tmp_path / "poller.py", tmp_path / "pids"
+    script.write_text(KILLED_POLLER)
+    subprocess.run(
+        [sys.executable, str(script), str(pid_file), FEED.decode()],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # orphans holding a captured pipe would keep run() waiting
+        timeout=60,
+        check=False,
+    )
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 3  # the fork server and two workers
+
+    def alive() -> list[int]:
+        # A zombie is gone as far as work and memory go; only init has yet to reap it.
+        return [pid for pid in pids if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
+
+    deadline = time.monotonic() + 15
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = alive()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
 
 
 def test_clean_entries_cross_processes_unchanged() -> None:
