@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import email.utils
-import functools
 import http
 import re
 import socket
 import ssl
 import sys
+import threading
 import time
 import zlib
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -432,10 +433,42 @@ def parse_retry_after(value: str | None, *, limit: float, now: datetime | None =
     return min(max(seconds, 0.0), float(limit))
 
 
-@functools.cache
+_TLS_LOCK = threading.Lock()
+_TLS_CONTEXTS: dict[bool, Future[ssl.SSLContext]] = {}
+"""trust_env -> the shared TLS context, built once (contexts are thread-safe)."""
+
+
+def warm_tls(trust_env: bool = True) -> None:
+    """Start building the TLS context in a thread now, so the first fetch does not wait for it.
+
+    Loading the CA bundle costs 35-60 ms, and OpenSSL does it without holding the GIL: started when a
+    poll begins, it overlaps the imports, config and database work before the first request instead
+    of delaying every feed of a cold start by that much."""
+    _tls_context_future(trust_env)
+
+
+def _tls_context_future(trust_env: bool) -> Future[ssl.SSLContext]:
+    with _TLS_LOCK:
+        future = _TLS_CONTEXTS.get(trust_env)
+        if future is None:
+            future = _TLS_CONTEXTS[trust_env] = Future()
+            threading.Thread(
+                target=_build_tls_context, args=(future, trust_env), name="sitmon-tls", daemon=True
+            ).start()
+    return future
+
+
+def _build_tls_context(future: Future[ssl.SSLContext], trust_env: bool) -> None:
+    try:
+        future.set_result(httpx.create_ssl_context(trust_env=trust_env))
+    except BaseException as exc:  # handed to whoever waits for the context
+        with _TLS_LOCK:
+            del _TLS_CONTEXTS[trust_env]  # a failure (say, a bad SSL_CERT_FILE) is not kept: retried
+        future.set_exception(exc)
+
+
 def _ssl_context(trust_env: bool) -> ssl.SSLContext:
-    # Loading the CA bundle costs ~60 ms of CPU; build it once and share it (contexts are thread-safe).
-    return httpx.create_ssl_context(trust_env=trust_env)
+    return _tls_context_future(trust_env).result()
 
 
 def _status_line(status: int) -> str:

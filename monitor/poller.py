@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, ParamSpec, TypeVar
 
 from monitor.config import Config
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, warm_tls
 from monitor.models import (
     ErrorKind,
     FeedPollReport,
@@ -202,6 +202,7 @@ class Poller:
         self.on_feed = on_feed
         self.rand = rand or random.Random()
         self.pool = ParsePool(config.tracks, timeout=config.settings.parse_timeout)
+        warm_tls()
         self.after_store: list[Callable[[list[str]], None]] = []
         """Hooks run on the store thread with the ids of a cycle's new items, once every feed is stored."""
         self._new_ids: list[str] = []

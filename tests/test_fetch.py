@@ -434,3 +434,54 @@ def test_is_http_url_and_host_key() -> None:
     assert host_key("https://Example.COM/feed") == "example.com:443"
     assert host_key("http://u:p@example.com:8080/") == "example.com:8080"
     assert host_key("http://[::1]/") == "[::1]:80"
+
+
+# --------------------------------------------------------------------------- TLS context
+
+
+def test_the_tls_context_is_built_once_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+    import threading
+
+    import httpx
+
+    from monitor import fetch
+
+    built_in: list[str] = []
+    real = httpx.create_ssl_context
+
+    def create(**kwargs: object) -> ssl.SSLContext:
+        built_in.append(threading.current_thread().name)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fetch, "_TLS_CONTEXTS", {})
+    monkeypatch.setattr(httpx, "create_ssl_context", create)
+    fetch.warm_tls(trust_env=False)
+    fetch.warm_tls(trust_env=False)
+    first = fetch._ssl_context(False)
+    assert fetch._ssl_context(False) is first
+    assert built_in == ["sitmon-tls"]
+
+
+def test_a_tls_context_that_failed_to_build_is_built_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    import httpx
+
+    from monitor import fetch
+
+    calls: list[int] = []
+    real = httpx.create_ssl_context
+
+    def create(**kwargs: object) -> ssl.SSLContext:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("no such CA bundle")
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fetch, "_TLS_CONTEXTS", {})
+    monkeypatch.setattr(httpx, "create_ssl_context", create)
+    with pytest.raises(OSError, match="no such CA bundle"):
+        fetch._ssl_context(False)
+    assert isinstance(fetch._ssl_context(False), ssl.SSLContext)
+    assert len(calls) == 2

@@ -47,9 +47,11 @@ def total_line(report: PollReport) -> str:
 
 def run(ctx: Context) -> int:
     from monitor.cli import CliError
+    from monitor.fetch import warm_tls
     from monitor.ingest_hooks import make_poller
     from monitor.poller import PollerBusy, PollerLock, offline_notice
 
+    warm_tls()  # before the config and the database: the CA bundle loads while they do
     config, store = ctx.config, ctx.store
     quiet = ctx.args.quiet
     lock = PollerLock(ctx.db_path)
