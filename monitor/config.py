@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 import types
@@ -300,11 +301,17 @@ def check_value(value: Any, annotation: Any, label: str, key: str) -> Any:
     raise TypeError(f"unsupported config annotation {annotation!r}")
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # Evaluating a class's string annotations compiles each one: once per class, not once per feed.
+    return typing.get_type_hints(cls)
+
+
 def build_dataclass(
     cls: Any, raw: dict[str, Any], origin: dict[str, str] | str, prefix: str, **fixed: Any
 ) -> Any:
     """Build a frozen dataclass from a TOML table, rejecting unknown keys and wrong types."""
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     known = {f.name for f in fields(cls)} - set(fixed)
     kwargs: dict[str, Any] = dict(fixed)
     for key, value in raw.items():

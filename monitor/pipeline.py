@@ -1,4 +1,5 @@
-"""CPU half of a poll, run in worker processes: parse -> clean -> tag, bounded by a parse timeout."""
+"""The parse pool: worker processes that parse, clean and tag feed bodies off the polling process,
+each parse bounded by a deadline (the worker side is `monitor.parse_worker`)."""
 
 from __future__ import annotations
 
@@ -6,53 +7,53 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.config import TrackConfig
-from monitor.models import CleanEntry
+from monitor.parse_worker import ProcessedFeed, WorkerFailure, _init_worker, _process_with_deadline
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from monitor.tagging import Tagger
-
 WORKER_MODULES = ("monitor.parse", "monitor.clean", "monitor.tagging")
-"""Imported by the workers (the fork server preloads them), not by the polling process: lxml, feedparser
-and the tagger cost about a tenth of a second to import, and a poll where every feed answers 304 never
-parses anything."""
+"""Imported by the workers (the fork server preloads them), not by the polling process: lxml and the
+tagger cost a tenth of a second to import, and a poll where every feed answers 304 never parses anything."""
+
+FORK_SERVER_PRELOAD = ("__main__", "concurrent.futures.process", "monitor.parse_worker", *WORKER_MODULES)
+"""What the fork server imports once, so each worker forked from it starts ready to run."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessedFeed:
-    """A feed body turned into clean, tagged entries."""
+def _set_fork_server_preload() -> None:
+    # The fork server imports the parser once and every worker is forked from it ready to run, instead
+    # of each worker importing lxml and the tagger itself. It must be set before the server starts; it
+    # is a per-process setting and this is the only pool.
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORK_SERVER_PRELOAD))
 
-    title: str | None
-    entries: list[CleanEntry]
-    tags: dict[str, dict[str, list[str]]]
-    malformed: bool
-    malformed_reason: str | None
-    skipped: int
-    """Entries dropped because they had no title, summary or link."""
+
+def start_fork_server() -> None:
+    """Start the fork server the parse pool forks its workers from, and multiprocessing's resource
+    tracker, now; both are per-process singletons that every later pool reuses. Returns at once.
+
+    The server is a fresh interpreter importing the parser (about 0.1 s). Started as a poll command
+    begins, that runs on an idle core while this process imports, reads its config and opens the
+    database, instead of delaying the first parse. The TUI must call it before the app runs: Textual
+    swaps sys.stderr for an object whose fileno() is -1, and the resource tracker passes
+    sys.stderr.fileno() to the process it spawns ("bad value(s) in fds_to_keep").
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    _set_fork_server_preload()
+    resource_tracker.ensure_running()
+    forkserver.ensure_running()
 
 
 class ParseTimeout(Exception):
     """The parser ran past `parse_timeout` and was abandoned."""
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerFailure:
-    """A failure carried back from a worker as data (custom exceptions do not survive pickling)."""
-
-    kind: str
-    """`timeout`, or a ParseError kind."""
-    message: str
 
 
 QUEUED_PER_WORKER = 2
@@ -63,90 +64,12 @@ HARD_DEADLINE_SLACK = 15.0
 """Extra seconds the parent waits beyond `parse_timeout` before killing the pool: covers worker start-up,
 and catches a parser stuck in C code where the in-worker alarm cannot interrupt it."""
 
-_TAGGER: Tagger | None = None
-
-
-class _Alarm(BaseException):
-    """Raised by SIGALRM inside a worker; a BaseException so parser code catching Exception can't swallow it."""
-
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise _Alarm
-
-
-def _process_with_deadline(
-    timeout: float, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
-) -> ProcessedFeed | WorkerFailure:
-    """Worker entry point: the alarm measures this feed's own parse time, not time spent queued."""
-    from monitor.parse import ParseError
-
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
-        return process_body(body, content_type, base_url, feed_url, now)
-    except _Alarm:
-        return WorkerFailure("timeout", f"parser gave up after {timeout:g} s")
-    except ParseError as exc:
-        return WorkerFailure(exc.kind, exc.message)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
 
 def _parse_error(kind: str, message: str) -> Exception:
     # Built on demand: the polling process loads monitor.parse only when a parse has failed.
     from monitor.parse import ParseError
 
     return ParseError(kind, message)
-
-
-def _init_worker(tracks: Sequence[TrackConfig], lifeline: Connection) -> None:
-    from monitor.tagging import Tagger
-
-    global _TAGGER
-    _TAGGER = Tagger(tracks)
-    threading.Thread(target=_exit_with_the_poller, args=(lifeline,), name="lifeline", daemon=True).start()
-
-
-def _exit_with_the_poller(lifeline: Connection) -> None:
-    """End this worker once the polling process is gone, however it went (killed, or its terminal
-    closed). Nothing else would: a worker waits on a queue it holds both ends of, and keeps the fork
-    server's own "parent alive" pipe open, so a dead poller left the server and every worker behind."""
-    with contextlib.suppress(EOFError, OSError):
-        while True:
-            lifeline.recv_bytes()  # nothing is ever sent: this returns EOF when the poller's end closes
-    os._exit(0)
-
-
-def process_body(
-    body: bytes,
-    content_type: str | None,
-    base_url: str,
-    feed_url: str,
-    now: datetime,
-    tagger: Tagger | None = None,
-) -> ProcessedFeed:
-    """Parse, clean and tag one feed body; pure, so tests and benchmarks call it directly."""
-    from monitor.clean import clean_entry, clean_feed_title
-    from monitor.parse import parse_feed
-
-    tagger = tagger or _TAGGER
-    assert tagger is not None, "worker not initialised"
-    parsed = parse_feed(body, content_type=content_type, url=base_url)
-    entries: list[CleanEntry] = []
-    skipped = 0
-    for raw in parsed.entries:
-        entry = clean_entry(raw, feed_url=feed_url, now=now)
-        if entry is None:
-            skipped += 1
-        else:
-            entries.append(entry)
-    tags = {}
-    for entry in entries:
-        matched = tagger.tag(entry.title, entry.summary)
-        if matched:
-            tags[entry.id] = matched
-    title = clean_feed_title(parsed.title) if parsed.title else None
-    return ProcessedFeed(title, entries, tags, parsed.malformed, parsed.malformed_reason, skipped)
 
 
 class ParsePool:
@@ -163,12 +86,7 @@ class ParsePool:
         self._starting: Future[None] | None = None
         """Set while `start` spawns the workers in its thread; done once they are up (or it gave up)."""
         self._slots = asyncio.Semaphore(self._workers * QUEUED_PER_WORKER)
-        # The fork server imports the parser once and every worker is forked from it ready to run, instead
-        # of each worker importing lxml, feedparser and the tagger itself. Set before the server starts
-        # (the TUI starts it early); it is a per-process setting and this is the only pool.
-        multiprocessing.get_context("forkserver").set_forkserver_preload(
-            ["__main__", __name__, *WORKER_MODULES]
-        )
+        _set_fork_server_preload()
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -144,3 +144,18 @@ def test_clean_entries_cross_processes_unchanged() -> None:
     copies = pickle.loads(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
     assert copies == entries
     assert [type(c) for c in copies] == [CleanEntry, CleanEntry]
+
+
+def test_the_fork_server_preload_leaves_out_the_polling_side() -> None:
+    # The fork server imports FORK_SERVER_PRELOAD before its first worker can start: asyncio (the
+    # pool's side), httpx or the store there would only delay every cold poll's first parse.
+    from monitor.pipeline import FORK_SERVER_PRELOAD
+
+    preload = [module for module in FORK_SERVER_PRELOAD if module != "__main__"]
+    assert "monitor.parse_worker" in preload
+    code = (
+        f"import sys; import {', '.join(preload)};"
+        "print(sorted(m for m in ('asyncio', 'httpx', 'sqlite3', 'feedparser', 'monitor.pipeline') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -49,9 +49,16 @@ def run(ctx: Context) -> int:
     from monitor.cli import CliError
     from monitor.fetch import warm_tls
     from monitor.ingest_hooks import make_poller
+    from monitor.pipeline import start_fork_server
     from monitor.poller import PollerBusy, PollerLock, offline_notice
 
-    warm_tls()  # before the config and the database: the CA bundle loads while they do
+    # Both before the config and the database, which they overlap: the CA bundle loads in a thread,
+    # the parse workers' fork server starts on another core. The server only for a first poll, where
+    # every feed answers in full; later ones often get nothing but 304s and never parse (the poller
+    # starts the workers once it sees a feed without validators, or with the first body).
+    warm_tls()
+    if not ctx.db_path.exists():
+        start_fork_server()
     config, store = ctx.config, ctx.store
     quiet = ctx.args.quiet
     lock = PollerLock(ctx.db_path)

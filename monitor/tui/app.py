@@ -30,19 +30,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_process_helpers() -> None:
-    """Start multiprocessing's forkserver and resource tracker now, while sys.stderr is the real one.
-
-    Textual swaps sys.stderr for an object whose fileno() is -1 while the app runs; the resource tracker
-    passes sys.stderr.fileno() to the process it spawns, so starting the parse pool later fails with
-    "bad value(s) in fds_to_keep". Both helpers are per-process singletons that later pools reuse.
-    """
-    from multiprocessing import forkserver, resource_tracker
-
-    resource_tracker.ensure_running()
-    forkserver.ensure_running()
-
-
 class MonitorApp(App[None]):
     """`poller=None` is viewer mode: a separate `sitmon poll` writes and the app watches the database."""
 
@@ -75,7 +62,9 @@ class MonitorApp(App[None]):
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         if poller is not None:
-            start_process_helpers()
+            from monitor.pipeline import start_fork_server
+
+            start_fork_server()  # while sys.stderr is still the real one (see its docstring)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main

@@ -195,7 +195,7 @@ def _stored(bodies: list[bytes], db: Path) -> tuple[object, object, list[str]]:
     """A fresh database holding these feeds' items (parsed, cleaned, tagged and saved in-process)."""
     from monitor.config import FeedConfig, load_config
     from monitor.models import FeedState, FeedStatus
-    from monitor.pipeline import process_body
+    from monitor.parse_worker import process_body
     from monitor.store import Store
     from monitor.store.items import PollSave
     from monitor.tagging import Tagger
