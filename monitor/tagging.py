@@ -147,7 +147,9 @@ class _Phrase(Generic[P]):
     """The folded phrase with separators collapsed to one space."""
     payloads: list[P]
     pattern: re.Pattern[str] | None = None
-    """Full-match pattern for phrases with a `*`; plain comparison is enough for the others."""
+    """Full-match pattern for phrases with a `*`, compiled when first needed (each worker process
+    builds a tagger, and most wildcards never match); plain comparison is enough for the others."""
+    wild: bool = False
     any_case: bool = False
     """An all-lowercase phrase, which matches in any case."""
     words: tuple[str, ...] = ()
@@ -157,12 +159,13 @@ class _Phrase(Generic[P]):
         self.any_case = not any(c.isupper() for c in self.text)
         self.words = tuple(self.text.split(" "))
         self.upper = self.text.upper()
-        if "*" in self.text:
-            self.pattern = re.compile(_case_pattern(self.text))
+        self.wild = "*" in self.text
 
     def accepts(self, found: str) -> bool:
         """Whether text the case-blind search found (separators collapsed) obeys the case rule."""
-        if self.pattern is not None:
+        if self.wild:
+            if self.pattern is None:
+                self.pattern = re.compile(_case_pattern(self.text))
             return self.pattern.fullmatch(found) is not None
         if self.any_case or found == self.text or found == self.upper:
             return True
