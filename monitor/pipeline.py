@@ -15,41 +15,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.config import TrackConfig
+from monitor.fork_server import set_fork_server_preload
 from monitor.parse_worker import ProcessedFeed, WorkerFailure, _init_worker, _process_with_deadline
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-
-WORKER_MODULES = ("monitor.parse", "monitor.clean", "monitor.tagging")
-"""Imported by the workers (the fork server preloads them), not by the polling process: lxml and the
-tagger cost a tenth of a second to import, and a poll where every feed answers 304 never parses anything."""
-
-FORK_SERVER_PRELOAD = ("__main__", "concurrent.futures.process", "monitor.parse_worker", *WORKER_MODULES)
-"""What the fork server imports once, so each worker forked from it starts ready to run."""
-
-
-def _set_fork_server_preload() -> None:
-    # The fork server imports the parser once and every worker is forked from it ready to run, instead
-    # of each worker importing lxml and the tagger itself. It must be set before the server starts; it
-    # is a per-process setting and this is the only pool.
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORK_SERVER_PRELOAD))
-
-
-def start_fork_server() -> None:
-    """Start the fork server the parse pool forks its workers from, and multiprocessing's resource
-    tracker, now; both are per-process singletons that every later pool reuses. Returns at once.
-
-    The server is a fresh interpreter importing the parser (about 0.1 s). Started as a poll command
-    begins, that runs on an idle core while this process imports, reads its config and opens the
-    database, instead of delaying the first parse. The TUI must call it before the app runs: Textual
-    swaps sys.stderr for an object whose fileno() is -1, and the resource tracker passes
-    sys.stderr.fileno() to the process it spawns ("bad value(s) in fds_to_keep").
-    """
-    from multiprocessing import forkserver, resource_tracker
-
-    _set_fork_server_preload()
-    resource_tracker.ensure_running()
-    forkserver.ensure_running()
 
 
 class ParseTimeout(Exception):
@@ -86,7 +56,7 @@ class ParsePool:
         self._starting: Future[None] | None = None
         """Set while `start` spawns the workers in its thread; done once they are up (or it gave up)."""
         self._slots = asyncio.Semaphore(self._workers * QUEUED_PER_WORKER)
-        _set_fork_server_preload()
+        set_fork_server_preload()
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -45,7 +45,7 @@ def test_only_a_first_poll_starts_the_fork_server_and_before_reading_config(
     # A first poll fetches every feed in full: the parser's fork server starts while the config and
     # the database load. Later polls may get only 304s, and leave it to the poller.
     import monitor.cli
-    import monitor.pipeline
+    import monitor.fork_server
     from tests.http_fixtures import RSS, Route, serve
 
     events: list[str] = []
@@ -55,7 +55,7 @@ def test_only_a_first_poll_starts_the_fork_server_and_before_reading_config(
         events.append("config")
         return real_load_config(path)
 
-    monkeypatch.setattr(monitor.pipeline, "start_fork_server", lambda: events.append("fork server"))
+    monkeypatch.setattr(monitor.fork_server, "start_fork_server", lambda: events.append("fork server"))
     monkeypatch.setattr(monitor.cli, "load_config", load_config_recorded)
     with serve({"/feed": Route(body=RSS, etag='"v1"')}) as server:
         config = tmp_path / "config.toml"

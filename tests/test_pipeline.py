@@ -149,7 +149,7 @@ def test_clean_entries_cross_processes_unchanged() -> None:
 def test_the_fork_server_preload_leaves_out_the_polling_side() -> None:
     # The fork server imports FORK_SERVER_PRELOAD before its first worker can start: asyncio (the
     # pool's side), httpx or the store there would only delay every cold poll's first parse.
-    from monitor.pipeline import FORK_SERVER_PRELOAD
+    from monitor.fork_server import FORK_SERVER_PRELOAD
 
     preload = [module for module in FORK_SERVER_PRELOAD if module != "__main__"]
     assert "monitor.parse_worker" in preload

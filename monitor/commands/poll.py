@@ -46,19 +46,22 @@ def total_line(report: PollReport) -> str:
 
 
 def run(ctx: Context) -> int:
-    from monitor.cli import CliError
+    # A first poll fetches every feed in full: its parse workers' fork server starts before anything
+    # else, on another core, while this process imports, reads its config and opens the database. Later
+    # polls may get nothing but 304s and never parse (the poller starts the workers once it sees a feed
+    # without validators, or with the first body).
+    if not ctx.db_path.exists():
+        from monitor.fork_server import start_fork_server
+
+        start_fork_server()
     from monitor.fetch import warm_tls
+
+    warm_tls()  # the CA bundle loads in a thread while the config and the database do
+
+    from monitor.cli import CliError
     from monitor.ingest_hooks import make_poller
-    from monitor.pipeline import start_fork_server
     from monitor.poller import PollerBusy, PollerLock, offline_notice
 
-    # Both before the config and the database, which they overlap: the CA bundle loads in a thread,
-    # the parse workers' fork server starts on another core. The server only for a first poll, where
-    # every feed answers in full; later ones often get nothing but 304s and never parse (the poller
-    # starts the workers once it sees a feed without validators, or with the first body).
-    warm_tls()
-    if not ctx.db_path.exists():
-        start_fork_server()
     config, store = ctx.config, ctx.store
     quiet = ctx.args.quiet
     lock = PollerLock(ctx.db_path)

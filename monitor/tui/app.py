@@ -62,7 +62,7 @@ class MonitorApp(App[None]):
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         if poller is not None:
-            from monitor.pipeline import start_fork_server
+            from monitor.fork_server import start_fork_server
 
             start_fork_server()  # while sys.stderr is still the real one (see its docstring)
 
