@@ -36,15 +36,20 @@ ELLIPSIS = "…"
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _HIDDEN = re.compile(r"<(script|style|template)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.DOTALL)
+# The engine tries these in order at every '<': the common ones first (each name is a whole word,
+# so the order never changes what matches).
 _BLOCK_TAGS = (
-    "address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|li|"
-    "main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul"
+    "p|br|div|li|h[1-6]|ul|ol|tr|td|th|address|article|aside|blockquote|dd|dl|dt|figcaption|figure|"
+    "footer|header|hr|main|nav|pre|section|table|tbody|tfoot|thead"
 )
 _BLOCK = re.compile(rf"</?(?:{_BLOCK_TAGS})\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 # A tag is '<' + name (or '/', '!', '?') up to the first '>' outside quotes.  The unquoted class
 # excludes '<' so an unclosed tag stops at the next one instead of scanning to the end.
 _TAG = re.compile(r"<[/!?]?[A-Za-z](?:[^<>\"']|\"[^\"]*\"|'[^']*')*>")
 _DANGLING_TAG = re.compile(r"<[/!?]?[A-Za-z][^<>]*\Z")
+# ASCII-only case folding, like searching the text's lowercase for "<script" (re.IGNORECASE alone
+# would also take "<ſcript" for one).
+_HIDDEN_OPENER = re.compile(r"<(?:script|style|template)", re.IGNORECASE | re.ASCII)
 # Only complete references (with ';') are decoded: "&notes" in a headline stays "&notes".
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _LAYOUT_WS = re.compile("[\r\f\v]")  # whitespace that strip_controls would delete outright
@@ -56,7 +61,13 @@ _PLAIN_LINK = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#][!-~]*)?\
 
 
 def _decode_entity(match: re.Match[str]) -> str:
-    return html.unescape(match.group())
+    return _unescape(match.group())
+
+
+@functools.lru_cache(maxsize=4096)
+def _unescape(reference: str) -> str:
+    # Feeds repeat a handful of references ("&#8211;", "&amp;") in every item.
+    return html.unescape(reference)
 
 
 def _truncate(text: str, limit: int | None) -> str:
@@ -81,8 +92,7 @@ def html_to_text(s: str | None, *, limit: int | None = None, multiline: bool = F
         # they can match (most summaries carry plain <p> and <a> markup and nothing else).
         if "<!--" in s:
             s = _COMMENT.sub("", s)
-        lowered = s.lower()
-        if "<script" in lowered or "<style" in lowered or "<template" in lowered:
+        if _HIDDEN_OPENER.search(s):
             s = _HIDDEN.sub("", s)
         if "<![CDATA[" in s:
             s = _CDATA.sub(r"\1", s)

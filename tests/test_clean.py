@@ -355,3 +355,49 @@ def test_clean_feed_title() -> None:
     assert clean_feed_title("Sample Wire &amp;amp; Co\x1b[2J") == "Sample Wire &amp; Co"
     assert clean_feed_title(None) == ""
     assert clean_feed_title("  News\n\t<b>Desk</b> ") == "News Desk"
+
+
+def test_block_tags_are_found_whatever_order_they_are_tried_in() -> None:
+    # `_BLOCK` tries the common tags first; an alphabetical alternation must find exactly the same.
+    import random
+    import re
+
+    from monitor import clean
+
+    names = clean._BLOCK_TAGS.split("|")
+    alphabetical = re.compile(clean._BLOCK.pattern.replace(clean._BLOCK_TAGS, "|".join(sorted(names))), re.I)
+    words = ["p", "pre", "pa", "br", "brx", "div", "dl", "dd", "h1", "h7", "hr", "header", "a", "span",
+             "li", "link", "table", "tbody", "th", "thead", "tr", "td", "ul", "ol", "main", "nav", "em"]  # fmt: skip
+    rng = random.Random(5)
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            name = "".join(c.upper() if rng.random() < 0.3 else c for c in rng.choice(words))
+            attrs = rng.choice(["", " class='x'", ' title="a>b"', " id=1", "/"])
+            parts.append(f"<{rng.choice(['', '/'])}{name}{attrs}>{rng.choice(['text', '', ' ', '<'])}")
+        html = "".join(parts)
+        assert clean._BLOCK.sub("\n", html) == alphabetical.sub("\n", html), html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<SCRIPT>x</SCRIPT>",
+        "<ſcript>x</ſcript>",
+        "<scrİpt>x",
+        "<scriptİ>",
+        "<Style>",
+        "<templatE>",
+        "<\u212aey>",
+        "< script>",
+        "<scrip t>",
+        "a<STYLEx",
+        "plain <b>bold</b>",
+    ],
+)
+def test_hidden_content_is_looked_for_as_in_the_lowercase_text(text: str) -> None:
+    from monitor import clean
+
+    lowered = text.lower()
+    expected = "<script" in lowered or "<style" in lowered or "<template" in lowered
+    assert bool(clean._HIDDEN_OPENER.search(text)) == expected
