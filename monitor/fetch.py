@@ -441,9 +441,10 @@ _TLS_CONTEXTS: dict[bool, Future[ssl.SSLContext]] = {}
 def warm_tls(trust_env: bool = True) -> None:
     """Start building the TLS context in a thread now, so the first fetch does not wait for it.
 
-    Loading the CA bundle costs 35-60 ms, and OpenSSL does it without holding the GIL: started when a
-    poll begins, it overlaps the imports, config and database work before the first request instead
-    of delaying every feed of a cold start by that much."""
+    Loading the CA bundle costs 35-60 ms, and OpenSSL does it without holding the GIL. Started when a
+    poller is made, it never stalls the event loop the TUI draws on at the first poll; a poll command
+    starts it before its config and database work, which it overlaps (a cold poll's time does not
+    measurably change: the first answer came at a median 328 ms either way, 15 alternating runs)."""
     _tls_context_future(trust_env)
 
 
