@@ -39,37 +39,6 @@ def test_a_poll_starts_fetching_before_loading_the_parser_or_the_analysis() -> N
     assert out.stdout.strip() == "[]"
 
 
-def test_only_a_first_poll_starts_the_fork_server_and_before_reading_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # A first poll fetches every feed in full: the parser's fork server starts while the config and
-    # the database load. Later polls may get only 304s, and leave it to the poller.
-    import monitor.cli
-    import monitor.fork_server
-    from tests.http_fixtures import RSS, Route, serve
-
-    events: list[str] = []
-    real_load_config = monitor.cli.load_config
-
-    def load_config_recorded(path: str | None) -> object:
-        events.append("config")
-        return real_load_config(path)
-
-    monkeypatch.setattr(monitor.fork_server, "start_fork_server", lambda: events.append("fork server"))
-    monkeypatch.setattr(monitor.cli, "load_config", load_config_recorded)
-    with serve({"/feed": Route(body=RSS, etag='"v1"')}) as server:
-        config = tmp_path / "config.toml"
-        config.write_text(f'[[feeds]]\nurl = "{server.url("/feed")}"\n')
-        args = ["--config", str(config), "--db", str(tmp_path / "m.db")]
-        assert main([*args, "poll", "--once"]) == 0
-        assert events == ["fork server", "config"]
-        events.clear()
-        assert main([*args, "poll", "--once", "--force"]) == 0
-        assert events == ["config"]
-    out = capsys.readouterr().out
-    assert "1 new items" in out and "0 new items" in out
-
-
 def test_help_needs_no_config_or_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--config", str(tmp_path / "missing.toml"), "--help"])

@@ -46,14 +46,6 @@ def total_line(report: PollReport) -> str:
 
 
 def run(ctx: Context) -> int:
-    # A first poll fetches every feed in full: its parse workers' fork server starts before anything
-    # else, on another core, while this process imports, reads its config and opens the database. Later
-    # polls may get nothing but 304s and never parse (the poller starts the workers once it sees a feed
-    # without validators, or with the first body).
-    if not ctx.db_path.exists():
-        from monitor.fork_server import start_fork_server
-
-        start_fork_server()
     from monitor.fetch import warm_tls
 
     warm_tls()  # the CA bundle loads in a thread while the config and the database do
