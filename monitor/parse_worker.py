@@ -57,7 +57,7 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise _Alarm
 
 
-def _process_with_deadline(
+def process_with_deadline(
     timeout: float, body: bytes, content_type: str | None, base_url: str, feed_url: str, now: datetime
 ) -> ProcessedFeed | WorkerFailure:
     """Worker entry point: the alarm measures this feed's own parse time, not time spent queued."""
@@ -75,7 +75,9 @@ def _process_with_deadline(
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _init_worker(tracks: Sequence[TrackConfig], lifeline: Connection) -> None:
+def init_worker(tracks: Sequence[TrackConfig], lifeline: Connection) -> None:
+    """Worker start: the tagger built once for every feed it parses, and a thread that ends the
+    worker with the polling process."""
     from monitor.tagging import Tagger
 
     global _TAGGER

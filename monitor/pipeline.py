@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from monitor.config import TrackConfig
 from monitor.fork_server import set_fork_server_preload
-from monitor.parse_worker import ProcessedFeed, WorkerFailure, _init_worker, _process_with_deadline
+from monitor.parse_worker import ProcessedFeed, WorkerFailure, init_worker, process_with_deadline
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -67,7 +67,7 @@ class ParsePool:
             self._pool = ProcessPoolExecutor(
                 self._workers,
                 mp_context=context,
-                initializer=_init_worker,
+                initializer=init_worker,
                 initargs=(self._tracks, worker_end),
             )
             self._worker_end = worker_end
@@ -118,7 +118,7 @@ class ParsePool:
                     await asyncio.wrap_future(self._starting)
                 pool = self._ensure()
                 future = loop.run_in_executor(
-                    pool, _process_with_deadline, self._timeout, body, content_type, base_url, feed_url, now
+                    pool, process_with_deadline, self._timeout, body, content_type, base_url, feed_url, now
                 )
                 try:
                     outcome = await asyncio.wait_for(

@@ -27,7 +27,8 @@ from monitor.models import (
     FetchResult,
     PollReport,
 )
-from monitor.pipeline import ParsePool, ParseTimeout, ProcessedFeed
+from monitor.parse_worker import ProcessedFeed
+from monitor.pipeline import ParsePool, ParseTimeout
 from monitor.schedule import next_poll
 from monitor.store import SaveResult, Store, StoreError
 from monitor.store.items import PollSave
