@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import tomlkit
 
 from monitor.cli import main
 from monitor.config import load_config
+from tests.conftest import fresh_python
 
 
 def test_core_modules_never_import_textual() -> None:
@@ -20,8 +19,7 @@ def test_core_modules_never_import_textual() -> None:
         "monitor.clean, monitor.tagging, monitor.pipeline, monitor.ingest_hooks, monitor.commands.poll, monitor.commands.items, "
         "monitor.commands.feeds; print('textual' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
 
 
 def test_a_poll_starts_fetching_before_loading_the_parser_or_the_analysis() -> None:
@@ -35,8 +33,7 @@ def test_a_poll_starts_fetching_before_loading_the_parser_or_the_analysis() -> N
         "print(sorted(m for m in ('lxml', 'feedparser', 'monitor.parse', 'monitor.tagging', 'monitor.clustering',"
         " 'monitor.negotiation.engine', 'sqlite_utils') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 def test_help_needs_no_config_or_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

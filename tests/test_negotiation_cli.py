@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.commands import status as status_command
+from tests.conftest import fresh_python
 from tests.test_negotiation_fixtures import Seeder, day, make_config
 
 Run = Callable[..., tuple[int, str, str]]
@@ -142,5 +141,4 @@ def test_the_engine_and_the_status_command_never_import_textual() -> None:
         "import sys, monitor.negotiation, monitor.negotiation_config, monitor.commands.status, "
         "monitor.store.status; print('textual' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code) == "False"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import pickle
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from monitor import parse as parse_module
 from monitor.clean import clean_entry, html_to_text
 from monitor.models import ParsedFeed, RawEntry
 from monitor.parse import ParseError, parse_date, parse_feed, parse_with_feedparser
+from tests.conftest import fresh_python
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
@@ -574,8 +573,7 @@ def test_reading_a_plain_feed_never_loads_feedparser() -> None:
         "assert monitor.parse.parse_feed(body).entries[0].published.hour == 10;"
         "print('feedparser' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
 
 
 @pytest.mark.parametrize(

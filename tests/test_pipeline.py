@@ -20,7 +20,7 @@ from monitor.config import load_config
 from monitor.models import CleanEntry
 from monitor.parse import ParseError
 from monitor.pipeline import ParsePool
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, fresh_python
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FEED = (
@@ -157,5 +157,4 @@ def test_the_fork_server_preload_leaves_out_the_polling_side() -> None:
         f"import sys; import {', '.join(preload)};"
         "print(sorted(m for m in ('asyncio', 'httpx', 'sqlite3', 'feedparser', 'monitor.pipeline') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
